@@ -1,0 +1,91 @@
+//! Every failure that crosses into JS is a [`CodedError`]: a stable `ERR_*` code plus a
+//! message a user can act on. Core crates keep their own error enums; the mapping from
+//! those to codes lives here and nowhere else.
+
+use std::any::Any;
+use std::fmt;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use napi::{Env, JsError};
+
+/// The stable codes. Adding one is a minor change; renaming one is a breaking change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+  /// A Rust panic was caught at the boundary. Always a bug in this package.
+  NativePanic,
+  /// An argument had the right type but an unusable value.
+  InvalidArg,
+}
+
+impl AsRef<str> for ErrorCode {
+  fn as_ref(&self) -> &str {
+    match self {
+      ErrorCode::NativePanic => "ERR_NATIVE_PANIC",
+      ErrorCode::InvalidArg => "ERR_INVALID_ARG_VALUE",
+    }
+  }
+}
+
+#[derive(Debug)]
+pub struct CodedError {
+  pub code: ErrorCode,
+  pub message: String,
+}
+
+impl CodedError {
+  pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+    Self {
+      code,
+      message: message.into(),
+    }
+  }
+
+  /// Builds the JS `Error` on the JS thread and hands it to napi as a retained value, so a
+  /// rejected promise carries our `code` rather than napi's generic `Status`.
+  pub fn into_napi(self, env: &Env) -> napi::Error {
+    let js = JsError::from(napi::Error::new(self.code, self.message)).into_unknown(*env);
+    napi::Error::from(js)
+  }
+}
+
+impl fmt::Display for CodedError {
+  fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    write!(f, "{}: {}", self.code.as_ref(), self.message)
+  }
+}
+
+impl From<CodedError> for napi::Error<ErrorCode> {
+  fn from(e: CodedError) -> Self {
+    napi::Error::new(e.code, e.message)
+  }
+}
+
+/// Runs `f`, turning a panic into `ERR_NATIVE_PANIC`. Unwinding out of an `extern "C"`
+/// napi callback aborts Node (exit 134), so every entry point goes through here.
+pub fn guard<T>(f: impl FnOnce() -> Result<T, CodedError>) -> Result<T, CodedError> {
+  match catch_unwind(AssertUnwindSafe(f)) {
+    Ok(result) => result,
+    Err(payload) => Err(CodedError::new(
+      ErrorCode::NativePanic,
+      format!(
+        "internal error in @rs/next-native ({}); please report it with the input that caused it",
+        panic_message(&*payload)
+      ),
+    )),
+  }
+}
+
+/// The sync half of the boundary: run guarded, convert to a thrown JS error with our code.
+pub fn run_sync<T>(f: impl FnOnce() -> Result<T, CodedError>) -> Result<T, napi::Error<ErrorCode>> {
+  guard(f).map_err(Into::into)
+}
+
+fn panic_message(payload: &(dyn Any + Send)) -> String {
+  if let Some(s) = payload.downcast_ref::<&str>() {
+    (*s).to_owned()
+  } else if let Some(s) = payload.downcast_ref::<String>() {
+    s.clone()
+  } else {
+    "panic with a non-string payload".to_owned()
+  }
+}
