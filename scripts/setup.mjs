@@ -1,0 +1,41 @@
+// Shared set-up for the README's two commands: both must work on a fresh clone that has
+// only Rust and Node, so each installs npm dependencies and builds the addon itself.
+import { spawnSync } from 'node:child_process'
+import { existsSync, statSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+export const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm'
+
+export function step(title) {
+  process.stdout.write(`\n▶ ${title}\n`)
+}
+
+export function run(cmd, args, opts = {}) {
+  const res = spawnSync(cmd, args, { stdio: 'inherit', cwd: root, ...opts })
+  if (res.error) throw res.error
+  if (res.status !== 0) {
+    const err = new Error(`${cmd} ${args.join(' ')} exited with ${res.status ?? res.signal}`)
+    err.exitCode = res.status || 1
+    throw err
+  }
+}
+
+/** `npm ci` when node_modules is missing or older than the lockfile. */
+export function ensureNodeModules(dir = root) {
+  const marker = join(dir, 'node_modules', '.package-lock.json')
+  const lock = join(dir, 'package-lock.json')
+  if (existsSync(marker) && statSync(marker).mtimeMs >= statSync(lock).mtimeMs) return
+  step(`npm ci (${dir === root ? 'package' : dir.slice(root.length + 1)})`)
+  run(npm, ['ci', '--no-audit', '--no-fund'], { cwd: dir })
+}
+
+/** Builds the addon with the pinned napi CLI: release unless NEXT_NATIVE_BUILD=debug. */
+export function buildAddon() {
+  const debug = process.env.NEXT_NATIVE_BUILD === 'debug'
+  step(`build the native addon (${debug ? 'debug' : 'release'})`)
+  run(npm, ['run', debug ? 'build:debug' : 'build'])
+}
+
+export { npm }
