@@ -22,13 +22,18 @@ export function run(cmd, args, opts = {}) {
   }
 }
 
-/** `npm ci` when node_modules is missing or older than the lockfile. */
+/**
+ * Installs npm dependencies when node_modules is missing or older than the lockfile.
+ * `npm install`, not `npm ci`: with `omit-lockfile-registry-resolved` (set on some
+ * machines, including our CI image) npm leaves other platforms' optional packages out of
+ * the lockfile, and `npm ci` then refuses it. `npm install` keeps the locked versions.
+ */
 export function ensureNodeModules(dir = root) {
   const marker = join(dir, 'node_modules', '.package-lock.json')
   const lock = join(dir, 'package-lock.json')
   if (existsSync(marker) && statSync(marker).mtimeMs >= statSync(lock).mtimeMs) return
-  step(`npm ci (${dir === root ? 'package' : dir.slice(root.length + 1)})`)
-  run(npm, ['ci', '--no-audit', '--no-fund'], { cwd: dir })
+  step(`npm install (${dir === root ? 'package' : dir.slice(root.length + 1)})`)
+  run(npm, ['install', '--no-audit', '--no-fund'], { cwd: dir })
 }
 
 /** Builds the addon with the pinned napi CLI: release unless NEXT_NATIVE_BUILD=debug. */
