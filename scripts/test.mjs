@@ -6,8 +6,8 @@ import { buildAddon, ensureNodeModules, root, run, step } from './setup.mjs'
 
 try {
   ensureNodeModules()
-  step('cargo test (core crates)')
-  run('cargo', ['test', '--workspace', '--exclude', 'next_native_napi'])
+  step('cargo test (workspace)')
+  run('cargo', ['test', '--workspace'])
   buildAddon()
   const files = readdirSync(`${root}/__test__`)
     .filter((f) => /\.test\.(c|m)?js$/.test(f))
