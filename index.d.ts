@@ -9,6 +9,39 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/**
+ * Lists what changed from manifest `before` to manifest `after` (both JSON), as a JSON
+ * array of changes. Each manifest's digest is verified first.
+ */
+export declare function explainManifests(before: string, after: string): string
+
+/** Hashes the project tree on a worker thread (the walk itself is parallel). */
+export declare function hashTree(options: HashTreeOptions, signal?: AbortSignal | undefined | null): Promise<TreeHash>
+
+/**
+ * Everything that goes into the hash, given explicitly. `@rs/next-native/build-id`
+ * fills `envValues` from `process.env` and `nextVersion` from the installed `next`.
+ */
+export interface HashTreeOptions {
+  /** The project directory (absolute, or relative to the current directory). */
+  dir: string
+  /** Only files matching one of these globs are inputs (config and lockfiles always are). */
+  include?: Array<string>
+  /** Files and directories matching these globs are not inputs. */
+  exclude?: Array<string>
+  /** Env vars to hash, name → value. Values go into the digest, never into the manifest. */
+  envValues?: Record<string, string>
+  /** The installed Next.js version. */
+  nextVersion?: string
+  /** Any extra string that should change the ID. */
+  salt?: string
+  /** next.config `distDir`, excluded when it lies inside `dir` (`.next` always is). */
+  distDir?: string
+}
+
+/** `hashTree` on the calling thread. */
+export declare function hashTreeSync(options: HashTreeOptions): TreeHash
+
 /** Which native binary was loaded: version, target triple and build profile. */
 export declare function nativeInfo(): NativeInfo
 
@@ -19,4 +52,13 @@ export interface NativeInfo {
   target: string
   /** Whether this is an optimised build (`false` for `npm run build:debug`). */
   release: boolean
+}
+
+export interface TreeHash {
+  /** 26 characters of `[2-9b-z]` without `a` or `d` (so never `ad`). */
+  buildId: string
+  /** 32 characters, valid for next.config `deploymentId`; starts with `buildId`. */
+  deploymentId: string
+  /** The per-file manifest, as JSON (the format `--manifest` writes and `--explain` reads). */
+  manifestJson: string
 }

@@ -835,4 +835,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.explainManifests = nativeBinding.explainManifests
+module.exports.hashTree = nativeBinding.hashTree
+module.exports.hashTreeSync = nativeBinding.hashTreeSync
 module.exports.nativeInfo = nativeBinding.nativeInfo

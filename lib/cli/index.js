@@ -5,6 +5,7 @@ const { usageError } = require('../errors')
 // Each command lives in its own module and is loaded only when used, so
 // `next-native env` never pays for loading the image code.
 const COMMANDS = {
+  'build-id': './build-id',
   info: './info',
 }
 

@@ -8,21 +8,19 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use napi::{Env, JsError};
 
-/// The stable codes. Adding one is a minor change; renaming one is a breaking change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorCode {
-  /// A Rust panic was caught at the boundary. Always a bug in this package.
-  NativePanic,
-  /// An argument had the right type but an unusable value.
-  InvalidArg,
-}
+/// A Rust panic was caught at the boundary. Always a bug in this package.
+pub const NATIVE_PANIC: &str = "ERR_NATIVE_PANIC";
+/// An argument had the right type but an unusable value.
+pub const INVALID_ARG_VALUE: &str = "ERR_INVALID_ARG_VALUE";
+
+/// The code as JS sees it (`err.code`). Core crates name their failures with stable
+/// `UPPER_SNAKE` codes; across the boundary they become `ERR_<CODE>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorCode(pub String);
 
 impl AsRef<str> for ErrorCode {
   fn as_ref(&self) -> &str {
-    match self {
-      ErrorCode::NativePanic => "ERR_NATIVE_PANIC",
-      ErrorCode::InvalidArg => "ERR_INVALID_ARG_VALUE",
-    }
+    &self.0
   }
 }
 
@@ -32,10 +30,21 @@ pub struct CodedError {
   pub message: String,
 }
 
+/// A core crate's error: its stable code (prefixed `ERR_`) and its message.
+pub trait CoreError: std::fmt::Display {
+  fn code(&self) -> &'static str;
+}
+
+impl<E: CoreError> From<E> for CodedError {
+  fn from(e: E) -> Self {
+    CodedError::new(format!("ERR_{}", e.code()), e.to_string())
+  }
+}
+
 impl CodedError {
-  pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+  pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
     Self {
-      code,
+      code: ErrorCode(code.into()),
       message: message.into(),
     }
   }
@@ -50,7 +59,7 @@ impl CodedError {
 
 impl fmt::Display for CodedError {
   fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-    write!(f, "{}: {}", self.code.as_ref(), self.message)
+    write!(f, "{}: {}", self.code.0, self.message)
   }
 }
 
@@ -66,7 +75,7 @@ pub fn guard<T>(f: impl FnOnce() -> Result<T, CodedError>) -> Result<T, CodedErr
   match catch_unwind(AssertUnwindSafe(f)) {
     Ok(result) => result,
     Err(payload) => Err(CodedError::new(
-      ErrorCode::NativePanic,
+      NATIVE_PANIC,
       format!(
         "internal error in @rs/next-native ({}); please report it with the input that caused it",
         panic_message(&*payload)

@@ -8,6 +8,7 @@
 //! - CPU-heavy calls come as an async function (libuv pool) plus a `...Sync` twin;
 //! - async inputs are copied before dispatch, never read from JS memory off-thread.
 
+mod build_id;
 mod error;
 mod info;
 mod task;
