@@ -9,6 +9,68 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+export interface EnvDefinition {
+  file: string
+  line: number
+  /** `none`, `single`, `double` or `backtick`. */
+  quote: string
+  /** The value as parsed, before expansion. */
+  raw: string
+}
+
+export interface EnvExplanation {
+  variables: Array<EnvVariable>
+  warnings: Array<EnvWarning>
+}
+
+export interface EnvFileInput {
+  path: string
+  contents: string
+}
+
+export interface EnvFileOutcome {
+  /**
+   * The keys and values dotenv-expand writes into `process.env` for this file, flattened
+   * as `[key0, value0, key1, value1, ...]`, in JS object key order.
+   */
+  entries: Array<string>
+  /**
+   * Set when upstream throws for this file (the file is dropped): the JS error's name,
+   * e.g. `RangeError`.
+   */
+  errorName?: string
+  /** The JS error's message, e.g. `Maximum call stack size exceeded`. */
+  errorMessage?: string
+}
+
+export interface EnvReference {
+  name: string
+  /** The reference as written, e.g. `${DB_HOST:-localhost}`. */
+  text: string
+  /** `process.env`, `default`, `same-file`, `empty` or `js-builtin`. */
+  source: string
+  inserted: string
+}
+
+export interface EnvVariable {
+  key: string
+  value: string
+  /** `process.env` when the variable was already set (files never override it), else the file. */
+  source: string
+  /** The line in `source`, when it is a file. */
+  line?: number
+  definitions: Array<EnvDefinition>
+  references: Array<EnvReference>
+}
+
+export interface EnvWarning {
+  file: string
+  line?: number
+  key?: string
+  code: string
+  message: string
+}
+
 /**
  * Lists what changed from manifest `before` to manifest `after` (both JSON), as a JSON
  * array of changes. Each manifest's digest is verified first.

@@ -6,6 +6,7 @@ const { usageError } = require('../errors')
 // `next-native env` never pays for loading the image code.
 const COMMANDS = {
   'build-id': './build-id',
+  env: './env',
   info: './info',
 }
 

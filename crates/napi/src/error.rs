@@ -10,8 +10,6 @@ use napi::{Env, JsError};
 
 /// A Rust panic was caught at the boundary. Always a bug in this package.
 pub const NATIVE_PANIC: &str = "ERR_NATIVE_PANIC";
-/// An argument had the right type but an unusable value.
-pub const INVALID_ARG_VALUE: &str = "ERR_INVALID_ARG_VALUE";
 
 /// The code as JS sees it (`err.code`). Core crates name their failures with stable
 /// `UPPER_SNAKE` codes; across the boundary they become `ERR_<CODE>`.
