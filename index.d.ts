@@ -9,6 +9,75 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/** Byte-bounded, off-V8-heap cache with TTLs and Next's tag semantics. Thread-safe. */
+export declare class NativeCacheStore {
+  constructor(options: CacheStoreOptions)
+  /**
+   * The entry under `key`, or `null` (absent, expired by TTL, or expired through one of its own
+   * tags or `extraTags`).
+   */
+  get(key: string, extraTags: Array<string>, now: number): CacheHit | null
+  /**
+   * Stores `value` (copied) under `key`. Returns `"stored"`, `"too-large"` (bigger than
+   * `maxEntryBytes`; any previous value is removed) or `"expired"` (`expireAt <= now`).
+   */
+  set(key: string, value: Uint8Array, tags: Array<string>, lastModified: number, expireAt: number | undefined | null, now: number): string
+  delete(key: string): boolean
+  clear(): void
+  /**
+   * Next's `revalidateTag(tags, durations?)`: without `expireSeconds` the tags expire now;
+   * with it they go stale now and expire `expireSeconds` later.
+   */
+  revalidateTags(tags: Array<string>, now: number, expireSeconds?: number | undefined | null): void
+  /** `'use cache'` `getExpiration(tags)`: the latest expiry among the tags, 0 if none. */
+  expiration(tags: Array<string>): number
+  /** The tags' revalidation state, for syncing between instances. */
+  tagStates(tags: Array<string>): Array<TagStateJs>
+  stats(): CacheStats
+}
+
+export interface CacheHit {
+  /** The stored bytes (a copy owned by JS). */
+  value: Buffer
+  /** When the value was written, ms since the epoch. */
+  lastModified: number
+  /** When the entry expires, ms since the epoch, if it has a TTL. */
+  expireAt?: number
+  /** The entry's own tags. */
+  tags: Array<string>
+  /**
+   * A tag was revalidated with a profile (`revalidateTag(tag, 'max')`) after the write: serve
+   * it stale while it is regenerated.
+   */
+  stale: boolean
+}
+
+export interface CacheStats {
+  hits: number
+  staleHits: number
+  misses: number
+  evictions: number
+  expirations: number
+  /** Sets refused because the entry was larger than `maxEntryBytes`. */
+  rejected: number
+  /** Bytes charged for live entries (never more than `capacity`). */
+  bytes: number
+  entries: number
+  capacity: number
+  maxEntryBytes: number
+  /** Tags in the revalidation manifest. */
+  tags: number
+}
+
+export interface CacheStoreOptions {
+  /** The byte budget: keys + values (compressed size when compressed) + tags + 320 B per entry. */
+  maxBytes: number
+  /** Compress values of at least `compressionMinBytes` with LZ4 when it saves space. Default true. */
+  compression?: boolean
+  /** Default 1024. */
+  compressionMinBytes?: number
+}
+
 export interface EnvDefinition {
   file: string
   line: number
@@ -114,6 +183,12 @@ export interface NativeInfo {
   target: string
   /** Whether this is an optimised build (`false` for `npm run build:debug`). */
   release: boolean
+}
+
+export interface TagStateJs {
+  tag: string
+  staleAt?: number
+  expiredAt?: number
 }
 
 export interface TreeHash {

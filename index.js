@@ -835,6 +835,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.NativeCacheStore = nativeBinding.NativeCacheStore
 module.exports.explainManifests = nativeBinding.explainManifests
 module.exports.hashTree = nativeBinding.hashTree
 module.exports.hashTreeSync = nativeBinding.hashTreeSync

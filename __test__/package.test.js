@@ -77,7 +77,15 @@ test('npm pack produces a package whose exports, types and bin resolve', { timeo
     fs.writeFileSync(
       path.join(app, 'tsconfig.json'),
       JSON.stringify({
-        compilerOptions: { module: 'node16', moduleResolution: 'node16', strict: true, noEmit: true, types: [] },
+        // As in a Next.js app: Node's types are there (the addon's types mention Buffer).
+        compilerOptions: {
+          module: 'node16',
+          moduleResolution: 'node16',
+          strict: true,
+          noEmit: true,
+          types: ['node'],
+          typeRoots: [path.join(root, 'node_modules', '@types')],
+        },
         files: ['consumer.ts'],
       }),
     )

@@ -18,6 +18,7 @@
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod build_id;
+mod cache;
 mod env;
 mod error;
 mod info;

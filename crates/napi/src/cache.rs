@@ -1,0 +1,265 @@
+//! The off-heap cache store (`crates/cache`) as a JS class. One instance is shared per process
+//! by `lib/cache-store.js`; Next constructs its handler classes per request.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use napi::bindgen_prelude::{Buffer, BufferSlice};
+use napi::Env;
+use napi_derive::napi;
+use next_native_cache as core;
+
+use crate::error::{run_sync, CodedError, ErrorCode};
+
+#[napi(object)]
+pub struct CacheStoreOptions {
+  /// The byte budget: keys + values (compressed size when compressed) + tags + 320 B per entry.
+  pub max_bytes: f64,
+  /// Compress values of at least `compressionMinBytes` with LZ4 when it saves space. Default true.
+  pub compression: Option<bool>,
+  /// Default 1024.
+  pub compression_min_bytes: Option<u32>,
+}
+
+#[napi(object)]
+pub struct CacheHit {
+  /// The stored bytes (a copy owned by JS).
+  pub value: Buffer,
+  /// When the value was written, ms since the epoch.
+  pub last_modified: f64,
+  /// When the entry expires, ms since the epoch, if it has a TTL.
+  pub expire_at: Option<f64>,
+  /// The entry's own tags.
+  pub tags: Vec<String>,
+  /// A tag was revalidated with a profile (`revalidateTag(tag, 'max')`) after the write: serve
+  /// it stale while it is regenerated.
+  pub stale: bool,
+}
+
+#[napi(object)]
+pub struct CacheStats {
+  pub hits: f64,
+  pub stale_hits: f64,
+  pub misses: f64,
+  pub evictions: f64,
+  pub expirations: f64,
+  /// Sets refused because the entry was larger than `maxEntryBytes`.
+  pub rejected: f64,
+  /// Bytes charged for live entries (never more than `capacity`).
+  pub bytes: f64,
+  pub entries: f64,
+  pub capacity: f64,
+  pub max_entry_bytes: f64,
+  /// Tags in the revalidation manifest.
+  pub tags: f64,
+}
+
+#[napi(object)]
+pub struct TagStateJs {
+  pub tag: String,
+  pub stale_at: Option<f64>,
+  pub expired_at: Option<f64>,
+}
+
+/// Byte-bounded, off-V8-heap cache with TTLs and Next's tag semantics. Thread-safe.
+#[napi]
+pub struct NativeCacheStore {
+  store: core::Store,
+  /// What we have told V8 we hold (`napi_adjust_external_memory`), so GC sees the pressure.
+  reported: AtomicI64,
+}
+
+fn ms(v: f64, what: &str) -> Result<u64, CodedError> {
+  if v.is_finite() && v >= 0.0 {
+    Ok(v as u64)
+  } else {
+    Err(CodedError::new(
+      "ERR_INVALID_ARG_VALUE",
+      format!("{what} must be a non-negative finite number of milliseconds, received {v}"),
+    ))
+  }
+}
+
+fn tag_refs(tags: &[String]) -> Vec<&str> {
+  tags.iter().map(String::as_str).collect()
+}
+
+#[napi]
+impl NativeCacheStore {
+  #[napi(constructor)]
+  pub fn new(options: CacheStoreOptions) -> Result<Self, napi::Error<ErrorCode>> {
+    run_sync(|| {
+      let max_bytes = ms(options.max_bytes, "maxBytes")?;
+      let mut config = core::CacheConfig::new(max_bytes);
+      if options.compression == Some(false) {
+        config.compression = core::Compression::None;
+      } else if let Some(min) = options.compression_min_bytes {
+        config.compression = core::Compression::Lz4 {
+          min_bytes: min as usize,
+        };
+      }
+      Ok(NativeCacheStore {
+        store: core::Store::new(config),
+        reported: AtomicI64::new(0),
+      })
+    })
+  }
+
+  /// Reports the change in held bytes to V8 since the last report.
+  fn report(&self, env: &Env) {
+    let now = self.store.bytes() as i64;
+    let before = self.reported.swap(now, Ordering::Relaxed);
+    if now != before {
+      let _ = env.adjust_external_memory(now - before);
+    }
+  }
+
+  /// The entry under `key`, or `null` (absent, expired by TTL, or expired through one of its own
+  /// tags or `extraTags`).
+  #[napi]
+  pub fn get(
+    &self,
+    env: Env,
+    key: String,
+    extra_tags: Vec<String>,
+    now: f64,
+  ) -> Result<Option<CacheHit>, napi::Error<ErrorCode>> {
+    run_sync(|| {
+      let Some(hit) = self
+        .store
+        .get(key.as_bytes(), &tag_refs(&extra_tags), ms(now, "now")?)
+      else {
+        return Ok(None);
+      };
+      let value = BufferSlice::copy_from(&env, &*hit.value)
+        .and_then(|b| b.into_buffer(&env))
+        .map_err(|e| CodedError::new("ERR_CACHE_BUFFER", e.reason))?;
+      Ok(Some(CacheHit {
+        value,
+        last_modified: hit.last_modified_ms() as f64,
+        expire_at: hit.expire_at_ms().map(|v| v as f64),
+        tags: hit.tags().map(str::to_owned).collect(),
+        stale: matches!(hit.freshness, core::Freshness::Stale),
+      }))
+    })
+  }
+
+  /// Stores `value` (copied) under `key`. Returns `"stored"`, `"too-large"` (bigger than
+  /// `maxEntryBytes`; any previous value is removed) or `"expired"` (`expireAt <= now`).
+  #[napi]
+  #[allow(clippy::too_many_arguments)]
+  pub fn set(
+    &self,
+    env: Env,
+    key: String,
+    value: &[u8],
+    tags: Vec<String>,
+    last_modified: f64,
+    expire_at: Option<f64>,
+    now: f64,
+  ) -> Result<String, napi::Error<ErrorCode>> {
+    let outcome = run_sync(|| {
+      let meta = core::EntryMeta {
+        tags,
+        last_modified_ms: ms(last_modified, "lastModified")?,
+        expire_at_ms: expire_at.map(|v| ms(v, "expireAt")).transpose()?,
+      };
+      Ok(
+        match self
+          .store
+          .set(key.as_bytes(), value.to_vec(), meta, ms(now, "now")?)
+        {
+          core::SetOutcome::Stored { .. } => "stored",
+          core::SetOutcome::TooLarge { .. } => "too-large",
+          core::SetOutcome::AlreadyExpired => "expired",
+        }
+        .to_owned(),
+      )
+    });
+    self.report(&env);
+    outcome
+  }
+
+  #[napi]
+  pub fn delete(&self, env: Env, key: String) -> bool {
+    let removed = self.store.delete(key.as_bytes());
+    self.report(&env);
+    removed
+  }
+
+  #[napi]
+  pub fn clear(&self, env: Env) {
+    self.store.clear();
+    self.report(&env);
+  }
+
+  /// Next's `revalidateTag(tags, durations?)`: without `expireSeconds` the tags expire now;
+  /// with it they go stale now and expire `expireSeconds` later.
+  #[napi]
+  pub fn revalidate_tags(
+    &self,
+    tags: Vec<String>,
+    now: f64,
+    expire_seconds: Option<f64>,
+  ) -> Result<(), napi::Error<ErrorCode>> {
+    run_sync(|| {
+      let expire = expire_seconds
+        .map(|s| {
+          if s.is_finite() && s >= 0.0 {
+            Ok(s as u64)
+          } else {
+            Err(CodedError::new(
+              "ERR_INVALID_ARG_VALUE",
+              format!("durations.expire must be a non-negative number of seconds, received {s}"),
+            ))
+          }
+        })
+        .transpose()?;
+      self
+        .store
+        .revalidate_tags(&tag_refs(&tags), ms(now, "now")?, expire);
+      Ok(())
+    })
+  }
+
+  /// `'use cache'` `getExpiration(tags)`: the latest expiry among the tags, 0 if none.
+  #[napi]
+  pub fn expiration(&self, tags: Vec<String>) -> f64 {
+    self.store.expiration(&tag_refs(&tags)) as f64
+  }
+
+  /// The tags' revalidation state, for syncing between instances.
+  #[napi]
+  pub fn tag_states(&self, tags: Vec<String>) -> Vec<TagStateJs> {
+    self
+      .store
+      .tag_states(&tag_refs(&tags))
+      .into_iter()
+      .zip(tags)
+      .filter_map(|(s, tag)| {
+        s.map(|s| TagStateJs {
+          tag,
+          stale_at: s.stale_at_ms.map(|v| v as f64),
+          expired_at: s.expired_at_ms.map(|v| v as f64),
+        })
+      })
+      .collect()
+  }
+
+  #[napi]
+  pub fn stats(&self) -> CacheStats {
+    let s = self.store.stats();
+    CacheStats {
+      hits: s.hits as f64,
+      stale_hits: s.stale_hits as f64,
+      misses: s.misses as f64,
+      evictions: s.evictions as f64,
+      expirations: s.expirations as f64,
+      rejected: s.rejected as f64,
+      bytes: s.bytes as f64,
+      entries: s.entries as f64,
+      capacity: s.capacity as f64,
+      max_entry_bytes: s.max_entry_bytes as f64,
+      tags: s.tags as f64,
+    }
+  }
+}

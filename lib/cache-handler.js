@@ -1,0 +1,139 @@
+'use strict'
+
+// next.config: `cacheHandler: require.resolve('@rs/next-native/cache-handler')`
+//
+// Next's incremental cache handler (ISR pages, route handlers, fetch/unstable_cache data,
+// redirects, images) for Next 14, 15 and 16, backed by the process-wide native store. Next
+// constructs this class for every request, so the constructor only looks up the shared store.
+// It never throws into Next: a failed `get` is a miss and a failed `set` is logged once.
+
+const { sharedStore, cacheStats, encode, decode, warnOnce } = require('./cache-store')
+
+// Incremental entries and `'use cache'` entries share one store (one budget) in separate
+// key spaces.
+const KEY_PREFIX = 'i:'
+const TAGS_HEADER = 'x-next-cache-tags'
+
+/** Tags of a page/route entry: Next puts them (implicit + collected) in this header. */
+function headerTags(data) {
+  const raw = data && data.headers && data.headers[TAGS_HEADER]
+  if (!raw) return []
+  const list = Array.isArray(raw) ? raw : String(raw).split(',')
+  return list.map((t) => t.trim()).filter(Boolean)
+}
+
+function isFetch(ctx, data) {
+  // 15+: ctx.kind; 14: ctx.kindHint on get, ctx.fetchCache on set.
+  return ctx.kind === 'FETCH' || ctx.kindHint === 'fetch' || ctx.fetchCache === true || (data && data.kind === 'FETCH')
+}
+
+function budget(options, ctx) {
+  if (options.maxMemory !== undefined) return options.maxMemory
+  // Next's cacheMaxMemorySize sizes its own in-memory LRU; 0 there means "no Next memory
+  // cache" (as recommended with a custom handler), not "no cache at all".
+  return ctx.maxMemoryCacheSize > 0 ? ctx.maxMemoryCacheSize : undefined
+}
+
+function validate(options) {
+  if (options === null || typeof options !== 'object') {
+    throw Object.assign(new TypeError('cache-handler options must be an object'), { code: 'ERR_INVALID_ARG_TYPE' })
+  }
+  const { maxMemory } = options
+  if (maxMemory !== undefined && !(Number.isSafeInteger(maxMemory) && maxMemory > 0)) {
+    throw Object.assign(new RangeError(`maxMemory must be a positive whole number of bytes. Received ${maxMemory}`), {
+      code: 'ERR_INVALID_ARG_VALUE',
+    })
+  }
+  if (options.compression !== undefined && typeof options.compression !== 'boolean') {
+    throw Object.assign(new TypeError('compression must be a boolean'), { code: 'ERR_INVALID_ARG_TYPE' })
+  }
+  return options
+}
+
+function create(options = {}) {
+  validate(options)
+
+  class NextNativeCacheHandler {
+    constructor(ctx = {}) {
+      this.store = sharedStore({ maxMemory: budget(options, ctx), compression: options.compression })
+      // Minimal mode only: tags revalidated by the previous request, to treat as invalid.
+      this.revalidatedTags = Array.isArray(ctx.revalidatedTags) ? ctx.revalidatedTags : []
+    }
+
+    async get(key, ctx = {}) {
+      try {
+        const extraTags = isFetch(ctx) ? [...(ctx.tags || []), ...(ctx.softTags || [])] : []
+        const hit = this.store.get(KEY_PREFIX + key, extraTags, Date.now())
+        if (!hit) return null
+        if (this.revalidatedTags.length && [...hit.tags, ...extraTags].some((t) => this.revalidatedTags.includes(t))) {
+          return null
+        }
+        const record = decode(hit.value)
+        const result = { lastModified: hit.lastModified, value: record.value }
+        // 16.4+: lets this and other instances know the entry's lifetime after a restart.
+        if (record.cacheControl) result.cacheControl = record.cacheControl
+        return result
+      } catch (err) {
+        warnOnce(`get:${err && err.message}`, `get failed, serving a miss: ${err && err.stack}`)
+        return null
+      }
+    }
+
+    async set(key, data, ctx = {}) {
+      try {
+        const now = Date.now()
+        let value = data
+        let tags
+        if (isFetch(ctx, data)) {
+          tags = ctx.tags || (data && data.tags) || []
+          // As Next's file-system cache stores it: the entry carries the tags it was set with.
+          if (data && ctx.tags) value = { ...data, tags: ctx.tags }
+        } else {
+          tags = headerTags(data)
+        }
+        const cacheControl = ctx.cacheControl
+        const expireAt =
+          cacheControl && typeof cacheControl.expire === 'number' && cacheControl.expire > 0
+            ? now + cacheControl.expire * 1000
+            : undefined
+        const record = cacheControl ? { value, cacheControl } : { value }
+        const outcome = this.store.set(KEY_PREFIX + key, encode(record), tags, now, expireAt, now)
+        if (outcome === 'too-large') {
+          const { maxEntryBytes } = this.store.stats()
+          warnOnce(`too-large:${key}`, `not caching ${key}: the entry is larger than the largest admissible entry (${maxEntryBytes} bytes); raise maxMemory`)
+        }
+      } catch (err) {
+        warnOnce(`set:${err && err.message}`, `set failed, entry not cached: ${err && err.stack}`)
+      }
+    }
+
+    // 14/15: (tags); 16: (tags, durations?) where durations.expire (seconds) means stale now,
+    // expired later; without it the tags expire immediately.
+    async revalidateTag(tags, durations) {
+      try {
+        const list = [tags].flat().filter((t) => typeof t === 'string')
+        if (list.length === 0) return
+        const expire = durations && typeof durations.expire === 'number' ? durations.expire : undefined
+        this.store.revalidateTags(list, Date.now(), expire)
+      } catch (err) {
+        warnOnce(`revalidateTag:${err && err.message}`, `revalidateTag failed: ${err && err.stack}`)
+      }
+    }
+
+    resetRequestCache() {}
+
+    /** Hits, misses, evictions, bytes, entries… of the process-wide store. */
+    static stats() {
+      return cacheStats()
+    }
+  }
+
+  return NextNativeCacheHandler
+}
+
+const NextNativeCacheHandler = create()
+NextNativeCacheHandler.create = create
+NextNativeCacheHandler.getCacheStats = cacheStats
+NextNativeCacheHandler.default = NextNativeCacheHandler
+
+module.exports = NextNativeCacheHandler
