@@ -148,7 +148,7 @@ test('faults never reach Next: a value that cannot be encoded is not stored, a c
   const { out, warnings } = run(`
     const h = new H({})
     await h.set('bad', { kind: 'FETCH', data: { n: 10n } }, {})
-    const store = globalThis[Symbol.for('@rs/next-native/cache-store')].store
+    const store = globalThis[Symbol.for('@rs/next-native/cache-store')].store.native
     store.set('i:corrupt', Buffer.from('not an entry'), [], Date.now(), undefined, Date.now())
     return { bad: await h.get('bad', {}), corrupt: await h.get('corrupt', {}) }`)
   assert.deepEqual(out, { bad: null, corrupt: null })
@@ -227,4 +227,27 @@ test('both handlers share one store and one budget; stats are reachable from eit
     await U.set('x', Promise.resolve({ value: stream('y'), tags: [], stale: 0, timestamp: Date.now(), expire: 60, revalidate: 60 }))
     return { entries: H.stats().entries, same: JSON.stringify(U.getCacheStats()) === JSON.stringify(H.getCacheStats()), page: (await new H({}).get('x', {})).value.html, uc: await text((await U.get('x', [])).value) }`)
   assert.deepEqual(out, { entries: 2, same: true, page: 'x', uc: 'y' })
+})
+
+test('the hot tier never serves what the store would not: revalidation, soft tags, a new set, TTL', () => {
+  const { out } = run(`
+    const h = new H({})
+    const page = (html, tags) => ({ kind: 'APP_PAGE', html, headers: { 'x-next-cache-tags': tags } })
+    const html = async (k, ctx = {}) => { const g = await h.get(k, ctx); return g ? g.value.html : null }
+    const r = {}
+    await h.set('p', page('v1', 'a'), {})
+    await h.get('p', {}); r.promoted = H.stats().hotHits === 0 && (await html('p')) === 'v1' && H.stats().hotHits === 1
+    await sleep(2); await h.revalidateTag('a'); r.afterRevalidate = await html('p')
+    await h.set('p', page('v2', 'a'), {}); r.afterSet = await html('p'); r.again = await html('p')
+    await h.set('f', { kind: 'FETCH', data: { headers: {}, body: 'x', url: 'u' }, revalidate: 60 }, { fetchCache: true, tags: ['t'] })
+    const fctx = (soft) => ({ kind: 'FETCH', tags: ['t'], softTags: soft })
+    await h.get('f', fctx(['_N_T_/a'])); await h.get('f', fctx(['_N_T_/a']))
+    await sleep(2); await h.revalidateTag('_N_T_/b')
+    r.otherPage = !!(await h.get('f', fctx(['_N_T_/a']))); r.revalidatedPage = await h.get('f', fctx(['_N_T_/b']))
+    await h.set('t', page('ttl', 'x'), { cacheControl: { revalidate: 1, expire: 1 } })
+    await html('t'); await html('t'); await sleep(1100); r.ttl = await html('t')
+    await h.set('s', page('swr', 'y'), {}); await html('s'); await sleep(2)
+    await h.revalidateTag('y', { expire: 60 }); r.staleServed = await html('s'); r.staleCounted = H.stats().staleHits
+    return r`)
+  assert.deepEqual(out, { promoted: true, afterRevalidate: null, afterSet: 'v2', again: 'v2', otherPage: true, revalidatedPage: null, ttl: null, staleServed: 'swr', staleCounted: 1 })
 })

@@ -7,6 +7,11 @@ declare namespace NextNativeCacheHandler {
     maxMemory?: number
     /** LZ4-compress values of 1 KiB or more when that saves space. Default true. */
     compression?: boolean
+    /**
+     * Bytes of the budget kept as decoded JS objects for the hottest entries (returned by
+     * reference, like Next's own cache). Default: 1/16 of `maxMemory`, at most 16 MiB; 0 = off.
+     */
+    hotMemory?: number
   }
 
   interface CacheStats {
@@ -24,6 +29,10 @@ declare namespace NextNativeCacheHandler {
     maxEntryBytes: number
     /** Tags in the revalidation manifest. */
     tags: number
+    /** Of `hits`, those served from the hot tier. */
+    hotHits: number
+    /** Bytes held by the hot tier. */
+    hotBytes: number
   }
 }
 
@@ -43,6 +52,8 @@ declare class NextNativeCacheHandler {
   static create(options?: NextNativeCacheHandler.CacheOptions): typeof NextNativeCacheHandler
   static getCacheStats(): NextNativeCacheHandler.CacheStats | null
   static default: typeof NextNativeCacheHandler
+  /** Throws a coded error (`ERR_INVALID_ARG_TYPE`/`ERR_INVALID_ARG_VALUE`) for bad options. */
+  static validateOptions(options: NextNativeCacheHandler.CacheOptions): NextNativeCacheHandler.CacheOptions
 }
 
 export = NextNativeCacheHandler

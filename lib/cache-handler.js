@@ -7,7 +7,7 @@
 // constructs this class for every request, so the constructor only looks up the shared store.
 // It never throws into Next: a failed `get` is a miss and a failed `set` is logged once.
 
-const { sharedStore, cacheStats, encode, decode, warnOnce } = require('./cache-store')
+const { sharedStore, cacheStats, warnOnce } = require('./cache-store')
 
 // Incremental entries and `'use cache'` entries share one store (one budget) in separate
 // key spaces.
@@ -44,6 +44,12 @@ function validate(options) {
       code: 'ERR_INVALID_ARG_VALUE',
     })
   }
+  const { hotMemory } = options
+  if (hotMemory !== undefined && !(Number.isSafeInteger(hotMemory) && hotMemory >= 0)) {
+    throw Object.assign(new RangeError(`hotMemory must be a whole number of bytes (0 turns the hot tier off). Received ${hotMemory}`), {
+      code: 'ERR_INVALID_ARG_VALUE',
+    })
+  }
   if (options.compression !== undefined && typeof options.compression !== 'boolean') {
     throw Object.assign(new TypeError('compression must be a boolean'), { code: 'ERR_INVALID_ARG_TYPE' })
   }
@@ -55,7 +61,7 @@ function create(options = {}) {
 
   class NextNativeCacheHandler {
     constructor(ctx = {}) {
-      this.store = sharedStore({ maxMemory: budget(options, ctx), compression: options.compression })
+      this.store = sharedStore({ maxMemory: budget(options, ctx), compression: options.compression, hotMemory: options.hotMemory })
       // Minimal mode only: tags revalidated by the previous request, to treat as invalid.
       this.revalidatedTags = Array.isArray(ctx.revalidatedTags) ? ctx.revalidatedTags : []
     }
@@ -68,7 +74,7 @@ function create(options = {}) {
         if (this.revalidatedTags.length && [...hit.tags, ...extraTags].some((t) => this.revalidatedTags.includes(t))) {
           return null
         }
-        const record = decode(hit.value)
+        const { record } = hit
         const result = { lastModified: hit.lastModified, value: record.value }
         // 16.4+: lets this and other instances know the entry's lifetime after a restart.
         if (record.cacheControl) result.cacheControl = record.cacheControl
@@ -97,7 +103,7 @@ function create(options = {}) {
             ? now + cacheControl.expire * 1000
             : undefined
         const record = cacheControl ? { value, cacheControl } : { value }
-        const outcome = this.store.set(KEY_PREFIX + key, encode(record), tags, now, expireAt, now)
+        const outcome = this.store.set(KEY_PREFIX + key, record, tags, now, expireAt, now)
         if (outcome === 'too-large') {
           const { maxEntryBytes } = this.store.stats()
           warnOnce(`too-large:${key}`, `not caching ${key}: the entry is larger than the largest admissible entry (${maxEntryBytes} bytes); raise maxMemory`)
@@ -135,5 +141,7 @@ const NextNativeCacheHandler = create()
 NextNativeCacheHandler.create = create
 NextNativeCacheHandler.getCacheStats = cacheStats
 NextNativeCacheHandler.default = NextNativeCacheHandler
+
+NextNativeCacheHandler.validateOptions = validate
 
 module.exports = NextNativeCacheHandler

@@ -10,7 +10,8 @@
 // native store as the incremental cache. The stream is read into bytes in `set` and never
 // kept; every `get` returns a fresh stream.
 
-const { sharedStore, cacheStats, encode, decode, warnOnce } = require('./cache-store')
+const { sharedStore, cacheStats, warnOnce } = require('./cache-store')
+const { validateOptions } = require('./cache-handler')
 
 const KEY_PREFIX = 'u:'
 
@@ -35,12 +36,11 @@ function streamFromBuffer(bytes) {
 }
 
 function create(options = {}) {
-  if (options === null || typeof options !== 'object') {
-    throw Object.assign(new TypeError('cache-handlers options must be an object'), { code: 'ERR_INVALID_ARG_TYPE' })
-  }
+  validateOptions(options)
   let store
   // Created on first use, so loading next.config does not allocate the store.
-  const getStore = () => (store ??= sharedStore({ maxMemory: options.maxMemory, compression: options.compression }))
+  const getStore = () =>
+    (store ??= sharedStore({ maxMemory: options.maxMemory, compression: options.compression, hotMemory: options.hotMemory }))
   // `get` waits for an in-flight `set` of the same key, as Next's built-in handler does.
   const pendingSets = new Map()
 
@@ -51,7 +51,7 @@ function create(options = {}) {
         if (pending) await pending
         const hit = getStore().get(KEY_PREFIX + cacheKey, Array.isArray(softTags) ? softTags : [], Date.now())
         if (!hit) return undefined
-        const { entry, value } = decode(hit.value)
+        const { entry, value } = hit.record
         // Past `revalidate` the entry is still returned: Next serves it and regenerates in the
         // background. The store's TTL is `expire`, the hard limit. A tag revalidated with a
         // profile (stale, not expired) asks Next to regenerate now, as the built-in does.
@@ -73,7 +73,7 @@ function create(options = {}) {
         const now = Date.now()
         const meta = { tags: entry.tags, stale: entry.stale, timestamp: entry.timestamp, expire: entry.expire, revalidate: entry.revalidate }
         const expireAt = entry.timestamp + entry.expire * 1000
-        getStore().set(KEY_PREFIX + cacheKey, encode({ entry: meta, value }), entry.tags || [], entry.timestamp, expireAt, now)
+        getStore().set(KEY_PREFIX + cacheKey, { entry: meta, value }, entry.tags || [], entry.timestamp, expireAt, now)
       } catch (err) {
         warnOnce(`uc-set:${err && err.message}`, `'use cache' set failed, entry not cached: ${err && err.stack}`)
       } finally {

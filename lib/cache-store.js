@@ -22,6 +22,124 @@ function warnOnce(id, message) {
 }
 
 /**
+ * The hot tier: the most recently used decoded entries, kept as JS objects and returned by
+ * reference (as Next's own in-memory cache does), so a hot page costs a Map lookup instead of
+ * a native copy and a decode (~35 µs for a 70 KB page). It is small and byte-bounded; its
+ * bytes come out of the store's budget.
+ *
+ * It never serves what the native store would not: JS is the only writer of the store, so
+ * every set/delete drops the key here, and every revalidation records its tags' times in
+ * `tagTimes`; a hot entry is used only if none of its tags (nor the caller's extra tags) was
+ * touched after the entry's lastModified and its TTL has not passed. Anything else goes to the
+ * native store, which stays the authority on freshness.
+ */
+class HotTier {
+  constructor(maxBytes) {
+    this.maxBytes = maxBytes
+    this.bytes = 0
+    this.entries = new Map() // key -> { result, size }; Map order = LRU order
+    this.tagTimes = new Map() // tag -> latest stale/expire time set by a revalidation
+    this.hits = 0
+  }
+
+  get(key, extraTags, now) {
+    const e = this.entries.get(key)
+    if (!e) return undefined
+    const { result } = e
+    if (result.expireAt !== null && now >= result.expireAt) return this.drop(key)
+    for (const t of result.tags) if ((this.tagTimes.get(t) ?? -1) >= result.lastModified) return this.drop(key)
+    for (const t of extraTags) if ((this.tagTimes.get(t) ?? -1) >= result.lastModified) return undefined
+    this.entries.delete(key)
+    this.entries.set(key, e)
+    this.hits++
+    return result
+  }
+
+  put(key, result, size) {
+    if (size > this.maxBytes / 4) return
+    this.drop(key)
+    this.entries.set(key, { result, size })
+    this.bytes += size
+    for (const [k, v] of this.entries) {
+      if (this.bytes <= this.maxBytes) break
+      this.entries.delete(k)
+      this.bytes -= v.size
+    }
+  }
+
+  drop(key) {
+    const e = this.entries.get(key)
+    if (e) {
+      this.entries.delete(key)
+      this.bytes -= e.size
+    }
+    return undefined
+  }
+
+  touchTags(tags, time) {
+    for (const t of tags) if (!(this.tagTimes.get(t) >= time)) this.tagTimes.set(t, time)
+  }
+}
+
+/**
+ * The store both handlers use: the native store plus the hot tier, speaking decoded values.
+ * `get` returns `{ record, lastModified, expireAt, tags, stale }` or null.
+ */
+class CacheStore {
+  constructor(maxBytes, compression, hotBytes) {
+    this.hot = new HotTier(hotBytes)
+    this.native = new NativeCacheStore({ maxBytes: maxBytes - hotBytes, compression })
+  }
+
+  get(key, extraTags, now) {
+    const hot = this.hot.get(key, extraTags, now)
+    if (hot) return hot
+    const hit = this.native.get(key, extraTags, now)
+    if (!hit) return null
+    const result = {
+      record: decode(hit.value),
+      lastModified: hit.lastModified,
+      expireAt: hit.expireAt ?? null,
+      tags: hit.tags,
+      stale: hit.stale,
+    }
+    // A stale entry is served but not promoted: the next request should see the regeneration.
+    if (!hit.stale) this.hot.put(key, result, hit.value.length)
+    return result
+  }
+
+  set(key, record, tags, lastModified, expireAt, now) {
+    this.hot.drop(key)
+    return this.native.set(key, encode(record), tags, lastModified, expireAt, now)
+  }
+
+  revalidateTags(tags, now, expireSeconds) {
+    this.hot.touchTags(tags, expireSeconds === undefined ? now : now + expireSeconds * 1000)
+    this.native.revalidateTags(tags, now, expireSeconds)
+  }
+
+  expiration(tags) {
+    return this.native.expiration(tags)
+  }
+
+  stats() {
+    const s = this.native.stats()
+    return {
+      ...s,
+      hits: s.hits + this.hot.hits,
+      hotHits: this.hot.hits,
+      hotBytes: this.hot.bytes,
+      capacity: s.capacity + this.hot.maxBytes,
+    }
+  }
+}
+
+/** The hot tier's default share of the budget: 1/16, at most 16 MiB (option `hotMemory`). */
+function hotShare(maxBytes) {
+  return Math.min(Math.floor(maxBytes / 16), 16 * 1024 * 1024)
+}
+
+/**
  * The shared store, created on first use with `options` (`maxMemory` in bytes,
  * `compression`). Later callers get the same store; a different configuration is reported
  * once, never silently applied to half the process.
@@ -29,15 +147,16 @@ function warnOnce(id, message) {
 function sharedStore(options = {}) {
   const maxBytes = options.maxMemory ?? DEFAULT_MAX_MEMORY
   const compression = options.compression ?? true
+  const hotBytes = Math.min(options.hotMemory ?? hotShare(maxBytes), maxBytes)
   const existing = globalThis[STORE]
   if (existing) {
-    if (existing.maxBytes !== maxBytes || existing.compression !== compression) {
-      warnOnce('config', `the cache store already exists with maxMemory=${existing.maxBytes}, compression=${existing.compression}; ignoring maxMemory=${maxBytes}, compression=${compression} (one store per process)`)
+    if (existing.maxBytes !== maxBytes || existing.compression !== compression || existing.hotBytes !== hotBytes) {
+      warnOnce('config', `the cache store already exists with maxMemory=${existing.maxBytes}, compression=${existing.compression}, hotMemory=${existing.hotBytes}; ignoring maxMemory=${maxBytes}, compression=${compression}, hotMemory=${hotBytes} (one store per process)`)
     }
     return existing.store
   }
-  const store = new NativeCacheStore({ maxBytes, compression })
-  globalThis[STORE] = { store, maxBytes, compression }
+  const store = new CacheStore(maxBytes, compression, hotBytes)
+  globalThis[STORE] = { store, maxBytes, compression, hotBytes }
   return store
 }
 
