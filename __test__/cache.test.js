@@ -251,3 +251,41 @@ test('the hot tier never serves what the store would not: revalidation, soft tag
     return r`)
   assert.deepEqual(out, { promoted: true, afterRevalidate: null, afterSet: 'v2', again: 'v2', otherPage: true, revalidatedPage: null, ttl: null, staleServed: 'swr', staleCounted: 1 })
 })
+
+test("a stale hit (revalidateTag(tag, profile)) reports a lastModified Next sees as past revalidate, even with Next's own tag list off", () => {
+  const { out } = run(`
+    const h = new H({})
+    await h.set('page', { kind: 'APP_PAGE', html: 'x', headers: { 'x-next-cache-tags': 'p' } }, { cacheControl: { revalidate: 60, expire: 3600 } })
+    await h.set('f', { kind: 'FETCH', data: { headers: {}, body: '', url: 'u' }, revalidate: 30 }, { fetchCache: true, tags: ['f'] })
+    await h.set('forever', { kind: 'APP_PAGE', html: 'y', headers: { 'x-next-cache-tags': 'p' } }, { cacheControl: { revalidate: false, expire: undefined } })
+    await sleep(2)
+    const fresh = await h.get('page', {})
+    await h.revalidateTag(['p', 'f'], { expire: 600 })
+    const now = Date.now()
+    const page = await h.get('page', {})
+    const f = await h.get('f', { kind: 'FETCH', tags: ['f'], softTags: [] })
+    const forever = await h.get('forever', {})
+    return {
+      freshIsRecent: now - fresh.lastModified < 1000,
+      pagePastRevalidate: now - page.lastModified > 60_000 && now - page.lastModified < 3_600_000,
+      fetchPastRevalidate: (now - f.lastModified) / 1000 > 30,
+      forever: [now - forever.lastModified > 1000, forever.cacheControl],
+      values: [page.value.html, forever.value.html],
+    }`)
+  assert.deepEqual(out, {
+    freshIsRecent: true,
+    pagePastRevalidate: true,
+    fetchPastRevalidate: true,
+    forever: [true, { revalidate: 1 }],
+    values: ['x', 'y'],
+  })
+})
+
+test("the store 'use cache' creates before Next's config is known is replaced by the configured one", () => {
+  const { out, warnings } = run(`
+    await U.getExpiration(['x'])                       // first touch: no budget known yet
+    new H({ maxMemoryCacheSize: 8 * 1024 * 1024 })     // the incremental handler knows it
+    return H.stats().capacity`)
+  assert.ok(out <= 8 * 1024 * 1024 && out > 7 * 1024 * 1024, String(out))
+  assert.deepEqual(warnings, [])
+})

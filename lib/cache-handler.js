@@ -27,6 +27,29 @@ function isFetch(ctx, data) {
   return ctx.kind === 'FETCH' || ctx.kindHint === 'fetch' || ctx.fetchCache === true || (data && data.kind === 'FETCH')
 }
 
+/**
+ * A tag was revalidated with a profile (Next 16 `revalidateTag(tag, 'max')`) after this entry
+ * was written: Next must serve it stale and regenerate it in the background. Next decides
+ * staleness from `lastModified` + the revalidate time (and from its own in-process tag list,
+ * which is off with `cacheMaxMemorySize: 0`), so the hit reports a `lastModified` just past
+ * the revalidate time. An entry that never revalidates by time (`revalidate: false`) gets a
+ * returned `cacheControl` (16.4+ prefers it) with a 1 s revalidate, so it is stale too; the
+ * regenerated entry is stored with the page's real cacheControl.
+ */
+function staleView(hit, record, ctx) {
+  const value = record.value
+  const revalidate =
+    (record.cacheControl && record.cacheControl.revalidate) || ctx.revalidate || (value && value.kind === 'FETCH' && value.revalidate)
+  const now = Date.now()
+  if (typeof revalidate === 'number' && revalidate > 0) {
+    return { lastModified: Math.min(hit.lastModified, now - revalidate * 1000 - 1), cacheControl: record.cacheControl }
+  }
+  if (record.cacheControl) {
+    return { lastModified: now - 2000, cacheControl: { ...record.cacheControl, revalidate: 1 } }
+  }
+  return { lastModified: -1, cacheControl: undefined } // before 16.4: Next's "revalidate now"
+}
+
 function budget(options, ctx) {
   if (options.maxMemory !== undefined) return options.maxMemory
   // Next's cacheMaxMemorySize sizes its own in-memory LRU; 0 there means "no Next memory
@@ -75,9 +98,10 @@ function create(options = {}) {
           return null
         }
         const { record } = hit
-        const result = { lastModified: hit.lastModified, value: record.value }
+        const view = hit.stale ? staleView(hit, record, ctx) : { lastModified: hit.lastModified, cacheControl: record.cacheControl }
+        const result = { lastModified: view.lastModified, value: record.value }
         // 16.4+: lets this and other instances know the entry's lifetime after a restart.
-        if (record.cacheControl) result.cacheControl = record.cacheControl
+        if (view.cacheControl) result.cacheControl = view.cacheControl
         return result
       } catch (err) {
         warnOnce(`get:${err && err.message}`, `get failed, serving a miss: ${err && err.stack}`)

@@ -87,6 +87,12 @@ class HotTier {
  */
 class CacheStore {
   constructor(maxBytes, compression, hotBytes) {
+    this.reset(maxBytes, compression, hotBytes)
+  }
+
+  /** A new, empty store with this configuration (see `sharedStore`). */
+  reset(maxBytes, compression, hotBytes) {
+    if (this.native) this.native.clear()
     this.hot = new HotTier(hotBytes)
     this.native = new NativeCacheStore({ maxBytes: maxBytes - hotBytes, compression })
   }
@@ -141,22 +147,34 @@ function hotShare(maxBytes) {
 
 /**
  * The shared store, created on first use with `options` (`maxMemory` in bytes,
- * `compression`). Later callers get the same store; a different configuration is reported
- * once, never silently applied to half the process.
+ * `compression`, `hotMemory`). Later callers get the same store; a different configuration
+ * is reported once, never silently applied to half the process.
+ *
+ * A store created without a budget (the `'use cache'` handler gets no config from Next) is
+ * provisional: the first caller that knows the budget (the incremental handler, from
+ * next.config `cacheMaxMemorySize`, or `.create({ maxMemory })`) replaces it. That happens at
+ * start-up, before anything much is cached.
  */
 function sharedStore(options = {}) {
+  const provisional = options.maxMemory === undefined
   const maxBytes = options.maxMemory ?? DEFAULT_MAX_MEMORY
   const compression = options.compression ?? true
   const hotBytes = Math.min(options.hotMemory ?? hotShare(maxBytes), maxBytes)
   const existing = globalThis[STORE]
   if (existing) {
-    if (existing.maxBytes !== maxBytes || existing.compression !== compression || existing.hotBytes !== hotBytes) {
+    const same = existing.maxBytes === maxBytes && existing.compression === compression && existing.hotBytes === hotBytes
+    if (same || provisional) return existing.store
+    if (!existing.provisional) {
       warnOnce('config', `the cache store already exists with maxMemory=${existing.maxBytes}, compression=${existing.compression}, hotMemory=${existing.hotBytes}; ignoring maxMemory=${maxBytes}, compression=${compression}, hotMemory=${hotBytes} (one store per process)`)
+      return existing.store
     }
+    // Replace the provisional store in place: handlers hold the facade, not the native store.
+    existing.store.reset(maxBytes, compression, hotBytes)
+    Object.assign(existing, { maxBytes, compression, hotBytes, provisional: false })
     return existing.store
   }
   const store = new CacheStore(maxBytes, compression, hotBytes)
-  globalThis[STORE] = { store, maxBytes, compression, hotBytes }
+  globalThis[STORE] = { store, maxBytes, compression, hotBytes, provisional }
   return store
 }
 
