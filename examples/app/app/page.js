@@ -1,0 +1,19 @@
+export default function Home() {
+  return (
+    <>
+      <h1>@rs/next-native</h1>
+      <p>
+        This app runs on <code>next start</code> with the native cache (<code>cacheHandler</code> and{' '}
+        <code>cacheHandlers</code>) and a content-hash build ID (footer). Every page below is cached by it.
+      </p>
+      <ul>
+        <li><a href="/isr">ISR</a>: a page regenerated at most every 30 s.</li>
+        <li><a href="/posts">Tagged fetch</a>: data cached under the tag <code>posts</code>; a button revalidates it.</li>
+        <li><a href="/notes">&apos;use cache&apos;</a>: a cached function tagged <code>notes</code>.</li>
+        <li><a href="/legacy">Pages Router</a>: <code>getStaticProps</code> with <code>revalidate</code>.</li>
+        <li><a href="/stats">Cache stats</a>: hits, misses and bytes of the native store.</li>
+      </ul>
+      <p>Server env from <code>.env*</code>: <code id="greeting">{process.env.GREETING}</code></p>
+    </>
+  )
+}

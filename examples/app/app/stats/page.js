@@ -1,0 +1,26 @@
+import NativeCache from '@rs/next-native/cache-handler'
+
+export const dynamic = 'force-dynamic'
+
+export default function Stats() {
+  const stats = NativeCache.stats()
+  return (
+    <>
+      <h1>Cache stats</h1>
+      {stats ? (
+        <table id="stats">
+          <tbody>
+            {Object.entries(stats).map(([k, v]) => (
+              <tr key={k}>
+                <th style={{ textAlign: 'left', paddingRight: '1rem' }}>{k}</th>
+                <td>{v.toLocaleString('en')}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : (
+        <p>The store is created on the first cached request; open another page first.</p>
+      )}
+    </>
+  )
+}
