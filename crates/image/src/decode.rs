@@ -1,0 +1,342 @@
+//! Header parsing and decoding to 8-bit RGB/RGBA, with sharp's JPEG shrink-on-load and the
+//! pixel limit checked from the header before any pixel buffer exists.
+
+use std::io::Cursor;
+
+use image::{ImageDecoder, ImageReader, Limits};
+
+use crate::format::InputFormat;
+use crate::ImageError;
+
+/// What the header says, before decoding pixels.
+#[derive(Debug, Clone)]
+pub(crate) struct Header {
+  /// Stored (pre-orientation) size.
+  pub width: u32,
+  pub height: u32,
+  /// EXIF orientation 1–8 (1 when absent or invalid).
+  pub orientation: u8,
+  pub has_alpha: bool,
+}
+
+/// 8-bit, interleaved, 3 (RGB) or 4 (RGBA, unassociated alpha) channels, still in the source's
+/// colour space (see `icc`) and stored orientation.
+pub(crate) struct Raster {
+  pub width: u32,
+  pub height: u32,
+  pub channels: usize,
+  pub data: Vec<u8>,
+  /// An RGB ICC profile still to be applied (converted to sRGB after resizing, as sharp does).
+  pub icc: Option<Vec<u8>>,
+}
+
+pub(crate) fn check_pixels(width: u64, height: u64, limit: u64) -> Result<(), ImageError> {
+  if width == 0 || height == 0 {
+    return Err(ImageError::decode(
+      "image",
+      format!("header declares a {width}x{height} image"),
+    ));
+  }
+  if width.saturating_mul(height) > limit {
+    return Err(ImageError::TooManyPixels {
+      width,
+      height,
+      limit,
+    });
+  }
+  Ok(())
+}
+
+fn orientation_from_exif(exif: &[u8]) -> u8 {
+  image::metadata::Orientation::from_exif_chunk(exif).map_or(1, |o| o.to_exif())
+}
+
+/// Runs a decoder call, turning a panic inside a third-party decoder into [`ImageError::Decode`].
+/// Defence in depth: none is expected, but corrupt input must never take the process down.
+fn guarded<T>(
+  format: InputFormat,
+  f: impl FnOnce() -> Result<T, ImageError>,
+) -> Result<T, ImageError> {
+  std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|_| {
+    Err(ImageError::decode(
+      format.name(),
+      "decoder panicked on malformed data",
+    ))
+  })
+}
+
+fn image_limits(limit: u64) -> Limits {
+  let mut limits = Limits::default();
+  // Our own pixel check runs first; this caps what a decoder may allocate beyond it
+  // (16-bit RGBA at the pixel limit, plus slack for metadata).
+  limits.max_alloc = Some(limit.saturating_mul(8).saturating_add(64 << 20));
+  limits
+}
+
+fn image_format(format: InputFormat) -> Result<image::ImageFormat, ImageError> {
+  Ok(match format {
+    InputFormat::Png => image::ImageFormat::Png,
+    InputFormat::Gif => image::ImageFormat::Gif,
+    InputFormat::Webp => image::ImageFormat::WebP,
+    InputFormat::Bmp => image::ImageFormat::Bmp,
+    InputFormat::Tiff => image::ImageFormat::Tiff,
+    InputFormat::Jpeg => image::ImageFormat::Jpeg,
+    InputFormat::Avif => {
+      return Err(ImageError::UnsupportedFormat {
+        what: "AVIF input (decoding needs dav1d, not built in)".to_string(),
+      })
+    }
+  })
+}
+
+fn image_decoder(
+  input: &[u8],
+  format: InputFormat,
+  limit: u64,
+) -> Result<Box<dyn ImageDecoder + '_>, ImageError> {
+  let mut reader = ImageReader::with_format(Cursor::new(input), image_format(format)?);
+  reader.limits(image_limits(limit));
+  reader
+    .into_decoder()
+    .map(|d| Box::new(d) as Box<dyn ImageDecoder>)
+    .map_err(|e| map_image_err(format, e))
+}
+
+fn map_image_err(format: InputFormat, e: image::ImageError) -> ImageError {
+  match e {
+    image::ImageError::Limits(l) => {
+      ImageError::decode(format.name(), format!("limit exceeded: {l}"))
+    }
+    other => ImageError::decode(format.name(), other),
+  }
+}
+
+/// Reads only the header: dimensions, orientation, alpha.
+pub(crate) fn header(input: &[u8], format: InputFormat) -> Result<Header, ImageError> {
+  guarded(format, || match format {
+    InputFormat::Jpeg => {
+      let mut dec = jpeg_decoder::Decoder::new(input);
+      dec.read_info().map_err(|e| ImageError::decode("JPEG", e))?;
+      let info = dec
+        .info()
+        .ok_or_else(|| ImageError::decode("JPEG", "no frame header"))?;
+      Ok(Header {
+        width: info.width.into(),
+        height: info.height.into(),
+        orientation: dec.exif_data().map_or(1, orientation_from_exif),
+        has_alpha: false,
+      })
+    }
+    InputFormat::Avif => avif_header(input),
+    _ => {
+      let mut dec = image_decoder(input, format, u64::MAX)?;
+      let (width, height) = dec.dimensions();
+      let orientation = dec.orientation().map_or(1, |o| o.to_exif());
+      Ok(Header {
+        width,
+        height,
+        orientation,
+        has_alpha: dec.color_type().has_alpha(),
+      })
+    }
+  })
+}
+
+/// AVIF header from the `ispe` (size), `irot` (orientation) properties and the alpha
+/// auxiliary URN; enough for `metadata()` without an AV1 decoder.
+fn avif_header(input: &[u8]) -> Result<Header, ImageError> {
+  let find = |needle: &[u8]| input.windows(needle.len()).position(|w| w == needle);
+  let pos = find(b"ispe").ok_or_else(|| ImageError::decode("AVIF", "no ispe (image size) box"))?;
+  let at = |o: usize| -> Option<u32> {
+    input
+      .get(o..o + 4)
+      .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+  };
+  // ispe: type, version+flags (4), width (4), height (4).
+  let (width, height) = match (at(pos + 8), at(pos + 12)) {
+    (Some(w), Some(h)) => (w, h),
+    _ => return Err(ImageError::decode("AVIF", "truncated ispe box")),
+  };
+  // irot: anticlockwise quarter turns. `imir` (mirroring) is rare and ignored here.
+  let orientation = match find(b"irot")
+    .and_then(|p| input.get(p + 4))
+    .map_or(0, |a| a & 3)
+  {
+    1 => 8,
+    2 => 3,
+    3 => 6,
+    _ => 1,
+  };
+  let has_alpha = find(b"urn:mpeg:mpegB:cicp:systems:auxiliary:alpha").is_some();
+  Ok(Header {
+    width,
+    height,
+    orientation,
+    has_alpha,
+  })
+}
+
+/// sharp's JPEG shrink-on-load factor (pipeline.cc, fastShrinkOnLoad: true): the largest of
+/// 8/4/2 not above the common shrink, halved when the shrink is exactly that integer
+/// ("known libjpeg rounding errors").
+pub(crate) fn jpeg_shrink_on_load(shrink: f64) -> u32 {
+  let mut factor = if shrink >= 8.0 {
+    8
+  } else if shrink >= 4.0 {
+    4
+  } else if shrink >= 2.0 {
+    2
+  } else {
+    1
+  };
+  if factor > 1 && shrink as u32 == factor {
+    factor /= 2;
+  }
+  factor
+}
+
+/// A JPEG whose entropy-coded data ends without an EOI marker is truncated. libjpeg warns
+/// ("Premature end of JPEG file") and sharp's default `failOn: 'warning'` makes that an error
+/// (Next then serves the original); jpeg-decoder would silently pad, so we check ourselves.
+/// Entropy data stuffs every 0xFF with 0x00, so FF D9 after the first SOS is the real EOI.
+fn jpeg_has_eoi(b: &[u8]) -> bool {
+  let mut pos = 2;
+  while pos + 4 <= b.len() {
+    if b[pos] != 0xFF {
+      return false;
+    }
+    let marker = b[pos + 1];
+    if marker == 0xFF {
+      pos += 1;
+      continue;
+    }
+    let len = u16::from_be_bytes([b[pos + 2], b[pos + 3]]) as usize;
+    if marker == 0xDA {
+      return b[pos + 2..].windows(2).any(|w| w == [0xFF, 0xD9]);
+    }
+    pos += 2 + len;
+  }
+  false
+}
+
+/// Decodes to an 8-bit RGB/RGBA raster. `shrink` is the common downscale factor the caller
+/// will apply (≥ 1), used for JPEG shrink-on-load. CMYK is converted to RGB here (through its
+/// ICC profile when present); an RGB ICC profile is returned in [`Raster::icc`].
+pub(crate) fn decode(
+  input: &[u8],
+  format: InputFormat,
+  limit: u64,
+  shrink: f64,
+) -> Result<Raster, ImageError> {
+  guarded(format, || match format {
+    InputFormat::Jpeg => decode_jpeg(input, limit, shrink),
+    _ => decode_with_image(input, format, limit),
+  })
+}
+
+fn decode_jpeg(input: &[u8], limit: u64, shrink: f64) -> Result<Raster, ImageError> {
+  let err = |e: jpeg_decoder::Error| ImageError::decode("JPEG", e);
+  let mut dec = jpeg_decoder::Decoder::new(input);
+  dec.read_info().map_err(err)?;
+  let info = dec
+    .info()
+    .ok_or_else(|| ImageError::decode("JPEG", "no frame header"))?;
+  check_pixels(info.width.into(), info.height.into(), limit)?;
+  if !jpeg_has_eoi(input) {
+    return Err(ImageError::decode(
+      "JPEG",
+      "premature end of data (no EOI marker)",
+    ));
+  }
+  let factor = jpeg_shrink_on_load(shrink);
+  if factor > 1 {
+    let w = info.width.div_ceil(factor as u16);
+    let h = info.height.div_ceil(factor as u16);
+    dec.scale(w, h).map_err(err)?;
+  }
+  dec.set_max_decoding_buffer_size(usize::try_from(limit.saturating_mul(4)).unwrap_or(usize::MAX));
+  let pixels = dec.decode().map_err(err)?;
+  let info = dec
+    .info()
+    .ok_or_else(|| ImageError::decode("JPEG", "no frame header"))?;
+  let icc = dec.icc_profile();
+  let (width, height) = (u32::from(info.width), u32::from(info.height));
+  let n = width as usize * height as usize;
+  let data = match info.pixel_format {
+    jpeg_decoder::PixelFormat::RGB24 => pixels,
+    jpeg_decoder::PixelFormat::L8 => pixels.iter().flat_map(|&l| [l, l, l]).collect(),
+    // Big-endian 16-bit grey (12-bit JPEG): keep the high byte.
+    jpeg_decoder::PixelFormat::L16 => pixels
+      .chunks_exact(2)
+      .flat_map(|p| [p[0], p[0], p[0]])
+      .collect(),
+    jpeg_decoder::PixelFormat::CMYK32 => {
+      // jpeg-decoder already undoes Adobe's inversion: these are ink amounts (0 = no ink).
+      let rgb = icc
+        .as_deref()
+        .and_then(|p| crate::colour::cmyk_to_srgb(p, &pixels));
+      let data = rgb.unwrap_or_else(|| crate::colour::naive_cmyk_to_rgb(&pixels));
+      return Ok(Raster {
+        width,
+        height,
+        channels: 3,
+        data,
+        icc: None,
+      });
+    }
+  };
+  if data.len() != n * 3 {
+    return Err(ImageError::decode(
+      "JPEG",
+      "decoded buffer has the wrong size",
+    ));
+  }
+  Ok(Raster {
+    width,
+    height,
+    channels: 3,
+    data,
+    icc,
+  })
+}
+
+fn decode_with_image(input: &[u8], format: InputFormat, limit: u64) -> Result<Raster, ImageError> {
+  let mut dec = image_decoder(input, format, limit)?;
+  let (w, h) = dec.dimensions();
+  check_pixels(w.into(), h.into(), limit)?;
+  let icc = dec.icc_profile().ok().flatten();
+  let has_alpha = dec.color_type().has_alpha();
+  let img = image::DynamicImage::from_decoder(dec).map_err(|e| map_image_err(format, e))?;
+  let (width, height) = (img.width(), img.height());
+  let (channels, data) = if has_alpha {
+    (4, img.into_rgba8().into_raw())
+  } else {
+    (3, img.into_rgb8().into_raw())
+  };
+  Ok(Raster {
+    width,
+    height,
+    channels,
+    data,
+    icc,
+  })
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  #[test]
+  fn shrink_on_load_matches_sharp() {
+    assert_eq!(jpeg_shrink_on_load(1.5), 1);
+    assert_eq!(jpeg_shrink_on_load(2.0), 1); // exact integer → halved
+    assert_eq!(jpeg_shrink_on_load(2.37), 1); // 2560 → 1080
+    assert_eq!(jpeg_shrink_on_load(3.9), 2);
+    assert_eq!(jpeg_shrink_on_load(4.0), 2); // 2560 → 640
+    assert_eq!(jpeg_shrink_on_load(4.74), 2); // 5120 → 1080: int(4.74) == 4 → halved
+    assert_eq!(jpeg_shrink_on_load(5.0), 4);
+    assert_eq!(jpeg_shrink_on_load(8.5), 4);
+    assert_eq!(jpeg_shrink_on_load(9.0), 8);
+    assert_eq!(jpeg_shrink_on_load(20.0), 8);
+  }
+}

@@ -1,0 +1,141 @@
+//! Generators for small test images.
+#![allow(dead_code)]
+
+use image::ImageEncoder;
+
+/// Baseline-ish JPEG from RGB pixels via mozjpeg (quality 95, 4:4:4 so colours stay exact).
+pub fn jpeg_rgb(width: u32, height: u32, rgb: &[u8]) -> Vec<u8> {
+  let mut c = mozjpeg::Compress::new(mozjpeg::ColorSpace::JCS_RGB);
+  c.set_size(width as usize, height as usize);
+  c.set_quality(95.0);
+  c.set_chroma_sampling_pixel_sizes((1, 1), (1, 1));
+  let mut s = c.start_compress(Vec::new()).unwrap();
+  s.write_scanlines(rgb).unwrap();
+  s.finish().unwrap()
+}
+
+/// CMYK JPEG as Photoshop writes it: Adobe APP14 (transform 0) and inverted samples.
+/// `ink` holds real ink amounts (0 = none).
+pub fn jpeg_cmyk(width: u32, height: u32, ink: &[u8]) -> Vec<u8> {
+  let inverted: Vec<u8> = ink.iter().map(|v| 255 - v).collect();
+  let mut c = mozjpeg::Compress::new(mozjpeg::ColorSpace::JCS_CMYK);
+  c.set_size(width as usize, height as usize);
+  c.set_quality(95.0);
+  let mut s = c.start_compress(Vec::new()).unwrap();
+  s.write_scanlines(&inverted).unwrap();
+  let out = s.finish().unwrap();
+  assert!(
+    out.windows(5).any(|w| w == b"Adobe"),
+    "mozjpeg should write APP14 for CMYK"
+  );
+  out
+}
+
+pub fn solid(width: u32, height: u32, px: &[u8]) -> Vec<u8> {
+  px.iter()
+    .copied()
+    .cycle()
+    .take(width as usize * height as usize * px.len())
+    .collect()
+}
+
+/// Inserts an APPn segment right after SOI.
+pub fn insert_segment(jpeg: &[u8], marker: u8, payload: &[u8]) -> Vec<u8> {
+  let len = (payload.len() + 2) as u16;
+  let mut out = jpeg[..2].to_vec();
+  out.extend_from_slice(&[0xFF, marker]);
+  out.extend_from_slice(&len.to_be_bytes());
+  out.extend_from_slice(payload);
+  out.extend_from_slice(&jpeg[2..]);
+  out
+}
+
+/// EXIF APP1 with only an Orientation tag (little-endian TIFF).
+pub fn with_exif_orientation(jpeg: &[u8], orientation: u16) -> Vec<u8> {
+  let mut p = b"Exif\0\0II*\0\x08\0\0\0".to_vec();
+  p.extend_from_slice(&1u16.to_le_bytes()); // one IFD entry
+  p.extend_from_slice(&0x0112u16.to_le_bytes()); // Orientation
+  p.extend_from_slice(&3u16.to_le_bytes()); // SHORT
+  p.extend_from_slice(&1u32.to_le_bytes());
+  p.extend_from_slice(&orientation.to_le_bytes());
+  p.extend_from_slice(&[0, 0]);
+  p.extend_from_slice(&0u32.to_le_bytes()); // no next IFD
+  insert_segment(jpeg, 0xE1, &p)
+}
+
+/// ICC profile in a single APP2 `ICC_PROFILE` chunk.
+pub fn with_icc(jpeg: &[u8], icc: &[u8]) -> Vec<u8> {
+  let mut p = b"ICC_PROFILE\0\x01\x01".to_vec();
+  p.extend_from_slice(icc);
+  insert_segment(jpeg, 0xE2, &p)
+}
+
+pub fn png(width: u32, height: u32, pixels: &[u8], color: image::ExtendedColorType) -> Vec<u8> {
+  let mut out = Vec::new();
+  image::codecs::png::PngEncoder::new(&mut out)
+    .write_image(pixels, width, height, color)
+    .unwrap();
+  out
+}
+
+pub fn png_with_icc(width: u32, height: u32, rgb: &[u8], icc: Vec<u8>) -> Vec<u8> {
+  let mut out = Vec::new();
+  let mut enc = image::codecs::png::PngEncoder::new(&mut out);
+  enc.set_icc_profile(icc).unwrap();
+  enc
+    .write_image(rgb, width, height, image::ExtendedColorType::Rgb8)
+    .unwrap();
+  out
+}
+
+pub fn gif(width: u16, height: u16, frames: usize) -> Vec<u8> {
+  let mut out = Vec::new();
+  {
+    let mut enc = image::codecs::gif::GifEncoder::new(&mut out);
+    for i in 0..frames {
+      let buf = image::RgbaImage::from_pixel(
+        width.into(),
+        height.into(),
+        image::Rgba([i as u8 * 80, 0, 0, 255]),
+      );
+      enc.encode_frame(image::Frame::new(buf)).unwrap();
+    }
+  }
+  out
+}
+
+pub fn apng(width: u32, height: u32, frames: u32) -> Vec<u8> {
+  let mut out = Vec::new();
+  {
+    let mut enc = png::Encoder::new(&mut out, width, height);
+    enc.set_color(png::ColorType::Rgb);
+    enc.set_animated(frames, 0).unwrap();
+    let mut w = enc.write_header().unwrap();
+    for i in 0..frames {
+      w.write_image_data(&solid(width, height, &[i as u8 * 60, 0, 0]))
+        .unwrap();
+    }
+    w.finish().unwrap();
+  }
+  out
+}
+
+/// Decodes a JPEG/PNG/WebP output independently of the crate under test.
+pub fn decode_rgba(data: &[u8]) -> image::RgbaImage {
+  if data.starts_with(&[0xFF, 0xD8, 0xFF]) {
+    let mut d = jpeg_decoder::Decoder::new(data);
+    let px = d.decode().unwrap();
+    let info = d.info().unwrap();
+    assert_eq!(info.pixel_format, jpeg_decoder::PixelFormat::RGB24);
+    let rgb = image::RgbImage::from_raw(info.width.into(), info.height.into(), px).unwrap();
+    return image::DynamicImage::ImageRgb8(rgb).into_rgba8();
+  }
+  image::load_from_memory(data).unwrap().into_rgba8()
+}
+
+pub fn shared_image(name: &str) -> Vec<u8> {
+  let path = format!("/work/shared/bench-images/{name}");
+  std::fs::read(&path).unwrap_or_else(|e| {
+    panic!("{path}: {e} — the shared bench images are required (see /work/shared/bench-images/SOURCES.md)")
+  })
+}
