@@ -1,0 +1,86 @@
+// The example app (examples/app) in real headless Chromium, as a user sees it: installed from a
+// pack of this checkout, built with `next build`, served by `next start`. Debian's chromium,
+// driven by playwright-core (no browser download). Screenshots go to __test__/artifacts/.
+import test from 'node:test'
+import assert from 'node:assert/strict'
+import { existsSync, mkdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { Writable } from 'node:stream'
+import { fileURLToPath } from 'node:url'
+import { chromium } from 'playwright-core'
+import { app, prepareExample, serveExample } from '../scripts/example.mjs'
+
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium'
+const artifacts = join(fileURLToPath(new URL('.', import.meta.url)), 'artifacts')
+const noChromium = !existsSync(CHROMIUM) && `no Chromium at ${CHROMIUM}: .ci/run installs Debian's chromium (or set CHROMIUM_PATH)`
+
+test('the example app in Chromium: build ID, .env, cached pages and revalidate buttons', { skip: noChromium, timeout: 600_000 }, async (t) => {
+  const log = []
+  const sink = new Writable({ write: (c, _e, cb) => (log.push(String(c)), cb()) })
+  const id = prepareExample({ log: (m) => log.push(m) })
+  const server = await serveExample({ stdout: sink })
+  t.after(() => server.stop())
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    // Root in a container, no GPU, a closed network: Chromium's own background traffic only fails.
+    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+  })
+  t.after(() => browser.close())
+  const page = await browser.newPage()
+  mkdirSync(artifacts, { recursive: true })
+  const text = (sel) => page.locator(sel).innerText()
+
+  await t.test('the footer shows our content-hash build ID, which next build used', async () => {
+    await page.goto(`${server.url}/`)
+    assert.equal(await text('#build-id'), id)
+    assert.equal(readFileSync(join(app, '.next', 'BUILD_ID'), 'utf8').trim(), id)
+    assert.match(id, /^[2-9b-z]{26}$/)
+    assert.equal(await text('#greeting'), 'hello from .env.production (overrides .env)')
+  })
+
+  await t.test('tagged fetch: cached across reloads, fresh after the revalidate button', async () => {
+    await page.goto(`${server.url}/posts`)
+    const first = Number(await text('#request'))
+    await page.reload()
+    assert.equal(Number(await text('#request')), first, 'a reload is served from the cache')
+    await page.click('#revalidate')
+    await page.waitForFunction((n) => Number(document.querySelector('#request')?.textContent) > n, first, { timeout: 15_000 })
+    const after = Number(await text('#request'))
+    await page.reload()
+    assert.equal(Number(await text('#request')), after, 'the new data is cached again')
+    await page.screenshot({ path: join(artifacts, 'e2e-posts.png'), fullPage: true })
+  })
+
+  await t.test("'use cache': the same result until the revalidate button", async () => {
+    await page.goto(`${server.url}/notes`)
+    const first = await text('#computed')
+    const rendered = await text('#rendered')
+    await page.reload()
+    assert.equal(await text('#computed'), first)
+    assert.notEqual(await text('#rendered'), rendered, 'the page itself is dynamic')
+    await page.click('#revalidate')
+    await page.waitForFunction((v) => document.querySelector('#computed')?.textContent !== v, first, { timeout: 15_000 })
+    await page.screenshot({ path: join(artifacts, 'e2e-notes.png'), fullPage: true })
+  })
+
+  await t.test('ISR and Pages Router pages are served from the cache', async () => {
+    await page.goto(`${server.url}/isr`)
+    const isr = await text('#rendered')
+    await page.reload()
+    assert.equal(await text('#rendered'), isr)
+    await page.goto(`${server.url}/legacy`)
+    const legacy = await text('#rendered')
+    await page.reload()
+    assert.equal(await text('#rendered'), legacy)
+  })
+
+  await t.test('the stats page shows the native store at work', async () => {
+    await page.goto(`${server.url}/stats`)
+    const rows = Object.fromEntries(
+      await page.$$eval('#stats tr', (trs) => trs.map((tr) => [tr.querySelector('th').textContent, Number(tr.querySelector('td').textContent.replace(/,/g, ''))])),
+    )
+    assert.ok(rows.hits > 0, JSON.stringify(rows))
+    assert.ok(rows.entries > 0 && rows.bytes > 0 && rows.bytes <= rows.capacity, JSON.stringify(rows))
+    await page.screenshot({ path: join(artifacts, 'e2e-stats.png'), fullPage: true })
+  })
+})

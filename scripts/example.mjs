@@ -1,0 +1,107 @@
+// examples/app as `npm start` and the end-to-end test use it: installed from a local pack of
+// this checkout (like an `npm install` from the registry), built with `next build`, served
+// with `next start` next to a tiny local upstream API.
+import { spawn, spawnSync } from 'node:child_process'
+import { existsSync, readFileSync, rmSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { join } from 'node:path'
+import { packLocal } from './pack-local.mjs'
+import { npm, root, run, step } from './setup.mjs'
+
+export const app = join(root, 'examples', 'app')
+const appRequire = () => createRequire(join(app, 'package.json'))
+
+/** Installs the package into the app and builds it; returns the app's build ID. */
+export function prepareExample({ log = step } = {}) {
+  log('install the package into examples/app (npm pack of this checkout + its .node)')
+  packLocal(join(app, '.packs'))
+  // npm keeps (and re-extracts from its cache, by the lockfile's integrity) an installed file:
+  // tarball even when the tarball changed: drop both, the rest of node_modules stays.
+  rmSync(join(app, 'node_modules', '@rs', 'next-native'), { recursive: true, force: true })
+  rmSync(join(app, 'package-lock.json'), { force: true })
+  run(npm, ['install', '--no-audit', '--no-fund'], { cwd: app })
+
+  // Our own build ID says whether the app changed since the last build. `next build` hashes
+  // with the app's .env files loaded (NEXT_PUBLIC_* values are inputs), so compute it the same
+  // way, in a child process so this one's env stays as it was.
+  const require = appRequire()
+  const id = execNode(
+    `require(${JSON.stringify(require.resolve('@rs/next-native/env'))}).loadEnvConfig(${JSON.stringify(app)}, false, { info() {}, error() {} });
+     process.stdout.write(require(${JSON.stringify(require.resolve('@rs/next-native/build-id'))}).buildIdSync({ dir: ${JSON.stringify(app)} }))`,
+  )
+  const built = join(app, '.next', 'BUILD_ID')
+  if (existsSync(built) && readFileSync(built, 'utf8').trim() === id) {
+    log(`next build: up to date (build ID ${id})`)
+  } else {
+    log('next build')
+    run(process.execPath, [require.resolve('next/dist/bin/next'), 'build'], { cwd: app, env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' } })
+  }
+  return id
+}
+
+function execNode(script) {
+  const res = spawnSync(process.execPath, ['-e', script], { cwd: app, encoding: 'utf8' })
+  if (res.status !== 0) throw new Error(`computing the build ID failed: ${res.stderr}`)
+  return res.stdout.trim()
+}
+
+/**
+ * Starts the upstream API (free port) and `next start` on `port` (0: a free one). Resolves
+ * once Next is ready with `{ url, upstreamUrl, stop() }`.
+ */
+export async function serveExample({ port = 0, stdout = process.stdout } = {}) {
+  const require = appRequire()
+  const { startUpstream } = await import(join(app, 'upstream.mjs'))
+  const upstream = await startUpstream(0)
+  const upstreamUrl = `http://127.0.0.1:${upstream.address().port}`
+  if (port === 0) port = await freePort()
+  // The environment wins over examples/app/.env, as it does in Next.
+  const server = spawn(process.execPath, [require.resolve('next/dist/bin/next'), 'start', '-p', String(port), '-H', '127.0.0.1'], {
+    cwd: app,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', UPSTREAM_URL: upstreamUrl },
+    detached: process.platform !== 'win32',
+  })
+  const stop = () =>
+    new Promise((resolve) => {
+      upstream.close()
+      if (server.exitCode !== null || server.signalCode !== null) return resolve()
+      server.once('exit', () => resolve())
+      try {
+        process.kill(process.platform === 'win32' ? server.pid : -server.pid, 'SIGTERM')
+      } catch {
+        server.kill('SIGTERM')
+      }
+    })
+  server.stderr.on('data', (c) => stdout.write(c))
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('next start did not get ready within 60 s')), 60_000)
+    server.stdout.on('data', (chunk) => {
+      stdout.write(chunk)
+      if (/Ready in/i.test(String(chunk))) {
+        clearTimeout(timer)
+        resolve()
+      }
+    })
+    server.once('exit', (code) => {
+      clearTimeout(timer)
+      reject(new Error(`next start exited with ${code}`))
+    })
+  }).catch(async (err) => {
+    await stop()
+    throw err
+  })
+  return { url: `http://127.0.0.1:${port}`, upstreamUrl, server, stop }
+}
+
+async function freePort() {
+  const { createServer } = await import('node:net')
+  return new Promise((resolve, reject) => {
+    const s = createServer()
+    s.once('error', reject)
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address()
+      s.close(() => resolve(port))
+    })
+  })
+}
