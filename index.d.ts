@@ -36,6 +36,12 @@ export declare class NativeCacheStore {
   stats(): CacheStats
 }
 
+/** The `blurDataURL` Next generates for a static image import (an 8 px blurred SVG data URL). */
+export declare function blurPlaceholder(input: Uint8Array, signal?: AbortSignal | undefined | null): Promise<string>
+
+/** `blurPlaceholder` on the calling thread. */
+export declare function blurPlaceholderSync(input: Uint8Array): string
+
 export interface CacheHit {
   /** The stored bytes (a copy owned by JS). */
   value: Buffer
@@ -173,6 +179,21 @@ export interface HashTreeOptions {
 /** `hashTree` on the calling thread. */
 export declare function hashTreeSync(options: HashTreeOptions): TreeHash
 
+/** Format, displayed size, orientation, animation and alpha, read from the headers only. */
+export declare function imageMetadata(input: Uint8Array): ImageMetadata
+
+export interface ImageMetadata {
+  /** `jpeg`, `png`, `webp`, `avif`, `gif`, `bmp` or `tiff`. */
+  format: string
+  /** As displayed, after EXIF orientation. */
+  width: number
+  height: number
+  /** EXIF orientation 1–8 (1 when absent). */
+  orientation: number
+  animated: boolean
+  hasAlpha: boolean
+}
+
 /** Which native binary was loaded: version, target triple and build profile. */
 export declare function nativeInfo(): NativeInfo
 
@@ -184,6 +205,40 @@ export interface NativeInfo {
   /** Whether this is an optimised build (`false` for `npm run build:debug`). */
   release: boolean
 }
+
+export interface OptimizedImage {
+  data: Buffer
+  contentType: string
+  width: number
+  height: number
+}
+
+/**
+ * Resizes and re-encodes an image as Next's optimizer does (auto-orient, sRGB, Lanczos3,
+ * never enlarging, Next's encoder settings), on a worker thread. The input is copied first.
+ */
+export declare function optimizeImage(input: Uint8Array, options: OptimizeImageOptions, signal?: AbortSignal | undefined | null): Promise<OptimizedImage>
+
+export interface OptimizeImageOptions {
+  /** Target width in displayed pixels; never enlarges. */
+  width: number
+  /** 1–100, default 75. */
+  quality?: number
+  /**
+   * `avif`, `webp`, `jpeg` or `png` (or the MIME type). Default: negotiated from `accept`
+   * among `formats`, else the source's format (JPEG for WebP/AVIF sources), as Next does.
+   */
+  format?: string
+  /** The request's `Accept` header. */
+  accept?: string
+  /** The formats `accept` may select, as in next.config `images.formats`. Default `['image/webp']`. */
+  formats?: Array<string>
+  /** Refuse inputs with more pixels than this. Default 268,402,689 (Next's limit). */
+  maxInputPixels?: number
+}
+
+/** `optimizeImage` on the calling thread (blocks it for the whole encode). */
+export declare function optimizeImageSync(input: Uint8Array, options: OptimizeImageOptions): OptimizedImage
 
 export interface TagStateJs {
   tag: string

@@ -836,7 +836,12 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.NativeCacheStore = nativeBinding.NativeCacheStore
+module.exports.blurPlaceholder = nativeBinding.blurPlaceholder
+module.exports.blurPlaceholderSync = nativeBinding.blurPlaceholderSync
 module.exports.explainManifests = nativeBinding.explainManifests
 module.exports.hashTree = nativeBinding.hashTree
 module.exports.hashTreeSync = nativeBinding.hashTreeSync
+module.exports.imageMetadata = nativeBinding.imageMetadata
 module.exports.nativeInfo = nativeBinding.nativeInfo
+module.exports.optimizeImage = nativeBinding.optimizeImage
+module.exports.optimizeImageSync = nativeBinding.optimizeImageSync

@@ -49,6 +49,7 @@ mod decode;
 mod encode;
 mod error;
 mod format;
+mod negotiate;
 mod palette;
 
 use fast_image_resize as fir;
@@ -56,6 +57,7 @@ use fast_image_resize as fir;
 pub use encode::{avif_quality, DEFAULT_AVIF_SPEED};
 pub use error::ImageError;
 pub use format::InputFormat;
+pub use negotiate::{fallback_format, negotiate_format};
 
 use decode::Raster;
 
@@ -369,20 +371,19 @@ pub fn blur_placeholder(input: &[u8]) -> Result<String, ImageError> {
   ))
 }
 
-/// `getImageBlurSvg` (Next `shared/lib/image-blur-svg.ts`) with `blurWidth`/`blurHeight` known.
+/// `getImageBlurSvg` of Next 16.4.6 (`shared/lib/image-blur-svg.js`) with `blurWidth` and
+/// `blurHeight` known, as `next/image` builds it for a static import's `blurDataURL`: the view
+/// box is the blur size × 40, so `objectFit` and the rendered size do not enter.
 pub fn blur_svg(width: u32, height: u32, data_url: &str) -> String {
+  let (w, h) = (width * 40, height * 40);
   format!(
-    "%3csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 {width} {height}' width='{width}' \
-     height='{height}'%3e%3cfilter id='b' color-interpolation-filters='sRGB'%3e%3cfeMorphology \
-     in='SourceAlpha' operator='dilate' radius='15' result='dilate'%3e%3c/feMorphology%3e\
-     %3cfeGaussianBlur in='dilate' stdDeviation='15' result='mask'%3e%3c/feGaussianBlur%3e\
-     %3cfeGaussianBlur in='SourceGraphic' stdDeviation='1' result='blur'%3e%3c/feGaussianBlur%3e\
-     %3cfeComponentTransfer in='blur' result='solid'%3e%3cfeFuncA type='table' tableValues='1 1'\
-     %3e%3c/feFuncA%3e%3c/feComponentTransfer%3e%3cfeComposite in2='mask' in='solid' \
-     operator='in' result='comp'%3e%3c/feComposite%3e%3cfeMerge%3e%3cfeMergeNode \
-     in='SourceGraphic'/%3e%3cfeMergeNode in='comp'/%3e%3c/feMerge%3e%3c/filter%3e%3cimage \
-     style='filter: url(%23b);' x='0' y='0' width='100%25' height='100%25' \
-     preserveAspectRatio='none' href='{data_url}'%3e%3c/image%3e%3c/svg%3e"
+    "%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 {w} {h}'%3E%3Cfilter id='b' \
+     color-interpolation-filters='sRGB'%3E%3CfeGaussianBlur stdDeviation='20'/%3E%3CfeColorMatrix \
+     values='1 0 0 0 0 0 1 0 0 0 0 0 1 0 0 0 0 0 100 -1' result='s'/%3E%3CfeFlood x='0' y='0' \
+     width='100%25' height='100%25'/%3E%3CfeComposite operator='out' in='s'/%3E%3CfeComposite \
+     in2='SourceGraphic'/%3E%3CfeGaussianBlur stdDeviation='20'/%3E%3C/filter%3E%3Cimage \
+     width='100%25' height='100%25' x='0' y='0' preserveAspectRatio='none' style='filter: \
+     url(%23b);' href='{data_url}'/%3E%3C/svg%3E"
   )
 }
 

@@ -21,5 +21,6 @@ mod build_id;
 mod cache;
 mod env;
 mod error;
+mod image;
 mod info;
 mod task;

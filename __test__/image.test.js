@@ -1,0 +1,137 @@
+'use strict'
+
+// optimizeImage / imageMetadata / blurPlaceholder, checked the way a user would: outputs are
+// decoded by an independent decoder (sharp, the library this replaces) for format, size,
+// orientation, colour and alpha; the blur placeholder is compared with Next's own code.
+
+const test = require('node:test')
+const assert = require('node:assert/strict')
+const fs = require('node:fs')
+const zlib = require('node:zlib')
+const path = require('node:path')
+const sharp = require('sharp')
+const native = require('..')
+const { getImageBlurSvg } = require('next/dist/shared/lib/image-blur-svg')
+
+const PHOTOS = path.join(__dirname, '..', '..', 'shared', 'bench-images')
+const photo = (name) => fs.readFileSync(path.join(PHOTOS, name))
+
+async function pixel(buf, x, y) {
+  const { data, info } = await sharp(buf).ensureAlpha().raw().toBuffer({ resolveWithObject: true })
+  const i = (y * info.width + x) * 4
+  return [data[i], data[i + 1], data[i + 2], data[i + 3]]
+}
+
+const near = (a, b, tol) => a.every((v, i) => Math.abs(v - b[i]) <= tol)
+
+test('each output format decodes to the requested width and the aspect ratio, never enlarged', async () => {
+  const src = photo('path-2560x1600.jpg')
+  for (const format of ['jpeg', 'webp', 'avif', 'png']) {
+    const out = await native.optimizeImage(src, { width: 640, format })
+    const meta = await sharp(out.data).metadata()
+    assert.equal(meta.format === 'heif' ? 'avif' : meta.format, format)
+    assert.deepEqual([meta.width, meta.height, out.width, out.height], [640, 400, 640, 400])
+    assert.equal(out.contentType, `image/${format}`)
+  }
+  const big = await native.optimizeImage(src, { width: 4000, format: 'webp' })
+  assert.deepEqual([big.width, big.height], [2560, 1600], 'never enlarges')
+  const strip = await sharp({ create: { width: 10000, height: 50, channels: 3, background: '#808080' } }).png().toBuffer()
+  const tiny = native.optimizeImageSync(strip, { width: 64, format: 'png' })
+  assert.deepEqual([tiny.width, tiny.height], [64, 1])
+})
+
+test('format: negotiated from Accept among formats as Next does, else the source type (JPEG for WebP/AVIF)', async () => {
+  const jpeg = await sharp({ create: { width: 40, height: 20, channels: 3, background: 'red' } }).jpeg().toBuffer()
+  const webp = await sharp(jpeg).webp().toBuffer()
+  const chrome = 'image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8'
+  const type = (buf, opts) => native.optimizeImageSync(buf, { width: 32, ...opts }).contentType
+  assert.equal(type(jpeg, { accept: chrome }), 'image/webp', "Next's default formats: webp only")
+  assert.equal(type(jpeg, { accept: chrome, formats: ['image/webp', 'image/avif'] }), 'image/avif', 'AVIF wins ties')
+  assert.equal(type(jpeg, { accept: '*/*', formats: ['image/webp', 'image/avif'] }), 'image/jpeg', 'wildcards never yield webp/avif')
+  assert.equal(type(webp, { accept: '*/*' }), 'image/jpeg', 'an old browser gets JPEG for a WebP source')
+  assert.equal(type(jpeg, { format: 'png', accept: chrome }), 'image/png', 'an explicit format wins')
+})
+
+test('EXIF orientation is applied and dropped', async () => {
+  // 200×100: left half red, right half blue; orientation 6 displays it rotated 90° clockwise.
+  const raw = Buffer.alloc(200 * 100 * 3)
+  for (let y = 0; y < 100; y++) for (let x = 0; x < 200; x++) raw.set(x < 100 ? [255, 0, 0] : [0, 0, 255], (y * 200 + x) * 3)
+  const rotated = await sharp(raw, { raw: { width: 200, height: 100, channels: 3 } }).jpeg({ quality: 95 }).withMetadata({ orientation: 6 }).toBuffer()
+  const meta = native.imageMetadata(rotated)
+  assert.deepEqual([meta.format, meta.width, meta.height, meta.orientation], ['jpeg', 100, 200, 6])
+  const out = await native.optimizeImage(rotated, { width: 50, format: 'png' })
+  const m = await sharp(out.data).metadata()
+  assert.deepEqual([m.width, m.height, m.orientation], [50, 100, undefined])
+  assert.ok(near(await pixel(out.data, 25, 10), [255, 0, 0, 255], 40), 'top is red')
+  assert.ok(near(await pixel(out.data, 25, 90), [0, 0, 255, 255], 40), 'bottom is blue')
+})
+
+test('colour: a Display P3 image is converted to sRGB (its colours stay the colours)', async () => {
+  const srgb = [180, 60, 60]
+  const solid = await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: srgb[0], g: srgb[1], b: srgb[2] } } }).png().toBuffer()
+  // sharp converts the pixels into P3 and tags them: the raw values differ from the sRGB ones.
+  const p3 = await sharp(solid).withIccProfile('p3').png().toBuffer()
+  const rawP3 = await sharp(p3).keepIccProfile().raw().toBuffer()
+  assert.ok(!near([...rawP3.subarray(0, 3)], srgb, 8), `the stored P3 values (${[...rawP3.subarray(0, 3)]}) must differ from sRGB`)
+  for (const format of ['jpeg', 'png', 'webp']) {
+    const out = await native.optimizeImage(p3, { width: 32, format })
+    const got = await pixel(out.data, 16, 16)
+    assert.ok(near(got.slice(0, 3), srgb, 8), `${format}: ${got} is not close to sRGB ${srgb}`)
+  }
+})
+
+test('alpha survives in PNG, WebP and AVIF', async () => {
+  const src = await sharp({ create: { width: 64, height: 64, channels: 4, background: { r: 0, g: 128, b: 0, alpha: 0 } } })
+    .composite([{ input: { create: { width: 32, height: 64, channels: 4, background: { r: 0, g: 128, b: 0, alpha: 1 } } }, left: 0, top: 0 }])
+    .png()
+    .toBuffer()
+  assert.equal(native.imageMetadata(src).hasAlpha, true)
+  for (const format of ['png', 'webp', 'avif']) {
+    const out = await native.optimizeImage(src, { width: 32, format })
+    assert.ok((await pixel(out.data, 4, 16))[3] > 240, `${format}: left half opaque`)
+    assert.ok((await pixel(out.data, 28, 16))[3] < 15, `${format}: right half transparent`)
+  }
+})
+
+test('async and sync give the same bytes; the input buffer may change after the call', async () => {
+  const src = Buffer.from(photo('dune.jpg'))
+  const pending = native.optimizeImage(src, { width: 320, format: 'webp', quality: 60 })
+  const sync = native.optimizeImageSync(src, { width: 320, format: 'webp', quality: 60 })
+  src.fill(0) // copied before dispatch: mutating it now must not matter
+  assert.ok((await pending).data.equals(sync.data))
+})
+
+test("blurPlaceholder is Next 16.4.6's getImageBlurSvg over an 8 px image", async () => {
+  const src = photo('path-2560x1600.jpg')
+  const url = await native.blurPlaceholder(src)
+  assert.equal(native.blurPlaceholderSync(src), url)
+  const prefix = 'data:image/svg+xml;charset=utf-8,'
+  assert.ok(url.startsWith(prefix))
+  const inner = /href='(data:image\/jpeg;base64,[^']+)'/.exec(url)[1]
+  const meta = await sharp(Buffer.from(inner.split(',')[1], 'base64')).metadata()
+  // Next: the larger side 8, the other max(round(ratio × 8), 1).
+  assert.deepEqual([meta.width, meta.height], [8, 5])
+  assert.equal(url, prefix + getImageBlurSvg({ blurWidth: 8, blurHeight: 5, blurDataURL: inner }))
+})
+
+test('bad input: a coded error naming the problem, sync and async, and the process lives on', async () => {
+  const jpeg = photo('dune.jpg')
+  const cases = [
+    [Buffer.alloc(0), 'ERR_IMAGE_EMPTY'],
+    [Buffer.from('<html><body>not an image</body></html>'), 'ERR_IMAGE_UNSUPPORTED_FORMAT'],
+    [jpeg.subarray(0, 2000), 'ERR_IMAGE_DECODE'],
+  ]
+  // A PNG whose header claims 30000×30000 pixels: refused before any pixel is allocated.
+  const bomb = Buffer.from(await sharp({ create: { width: 1, height: 1, channels: 3, background: 'black' } }).png().toBuffer())
+  bomb.writeUInt32BE(30000, 16)
+  bomb.writeUInt32BE(30000, 20)
+  bomb.writeUInt32BE(zlib.crc32(bomb.subarray(12, 29)), 29) // a valid IHDR, so only the size is wrong
+  cases.push([bomb, 'ERR_IMAGE_TOO_MANY_PIXELS'])
+  for (const [input, code] of cases) {
+    assert.throws(() => native.optimizeImageSync(input, { width: 64, format: 'webp' }), (e) => e.code === code && e.message.length > 10, code)
+    await assert.rejects(native.optimizeImage(input, { width: 64, format: 'webp' }), (e) => e.code === code, code)
+  }
+  assert.throws(() => native.optimizeImageSync(jpeg, { width: 64, format: 'gif' }), (e) => e.code === 'ERR_INVALID_ARG_VALUE' && /gif/.test(e.message))
+  assert.throws(() => native.optimizeImageSync(jpeg, { width: 64, quality: 101 }), (e) => e.code === 'ERR_INVALID_ARG_VALUE' && /101/.test(e.message))
+  assert.throws(() => native.imageMetadata(Buffer.from('GIF89a')), (e) => typeof e.code === 'string')
+})

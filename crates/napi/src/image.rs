@@ -1,0 +1,217 @@
+//! Image optimization (`crates/image`): Next's `/_next/image` pipeline.
+
+use napi::bindgen_prelude::{AbortSignal, AsyncTask, Buffer};
+use napi::Env;
+use napi_derive::napi;
+use next_native_image as core;
+
+use crate::error::{run_sync, CodedError, CoreError, ErrorCode};
+use crate::task::{Job, Work};
+
+impl CoreError for core::ImageError {
+  fn code(&self) -> &'static str {
+    core::ImageError::code(self)
+  }
+}
+
+#[napi(object)]
+pub struct OptimizeImageOptions {
+  /// Target width in displayed pixels; never enlarges.
+  pub width: u32,
+  /// 1–100, default 75.
+  pub quality: Option<u32>,
+  /// `avif`, `webp`, `jpeg` or `png` (or the MIME type). Default: negotiated from `accept`
+  /// among `formats`, else the source's format (JPEG for WebP/AVIF sources), as Next does.
+  pub format: Option<String>,
+  /// The request's `Accept` header.
+  pub accept: Option<String>,
+  /// The formats `accept` may select, as in next.config `images.formats`. Default `['image/webp']`.
+  pub formats: Option<Vec<String>>,
+  /// Refuse inputs with more pixels than this. Default 268,402,689 (Next's limit).
+  pub max_input_pixels: Option<f64>,
+}
+
+#[napi(object)]
+pub struct OptimizedImage {
+  pub data: Buffer,
+  pub content_type: String,
+  pub width: u32,
+  pub height: u32,
+}
+
+#[napi(object)]
+pub struct ImageMetadata {
+  /// `jpeg`, `png`, `webp`, `avif`, `gif`, `bmp` or `tiff`.
+  pub format: String,
+  /// As displayed, after EXIF orientation.
+  pub width: u32,
+  pub height: u32,
+  /// EXIF orientation 1–8 (1 when absent).
+  pub orientation: u32,
+  pub animated: bool,
+  pub has_alpha: bool,
+}
+
+fn invalid(message: String) -> CodedError {
+  CodedError::new("ERR_INVALID_ARG_VALUE", message)
+}
+
+fn parse_format(name: &str) -> Result<core::OutputFormat, CodedError> {
+  match name
+    .trim()
+    .to_ascii_lowercase()
+    .trim_start_matches("image/")
+  {
+    "avif" => Ok(core::OutputFormat::Avif),
+    "webp" => Ok(core::OutputFormat::Webp),
+    "jpeg" | "jpg" => Ok(core::OutputFormat::Jpeg),
+    "png" => Ok(core::OutputFormat::Png),
+    _ => Err(invalid(format!(
+      "unsupported output format {name:?}; expected avif, webp, jpeg or png"
+    ))),
+  }
+}
+
+/// The options, resolved against the input (format negotiation needs its type).
+fn resolve(input: &[u8], o: &OptimizeImageOptions) -> Result<core::OptimizeOptions, CodedError> {
+  let format = match &o.format {
+    Some(f) => parse_format(f)?,
+    None => {
+      let formats = match &o.formats {
+        Some(list) => list
+          .iter()
+          .map(|f| parse_format(f))
+          .collect::<Result<Vec<_>, _>>()?,
+        None => vec![core::OutputFormat::Webp],
+      };
+      match o
+        .accept
+        .as_deref()
+        .and_then(|a| core::negotiate_format(a, &formats))
+      {
+        Some(f) => f,
+        None => core::fallback_format(core::metadata(input)?.format),
+      }
+    }
+  };
+  let mut opts = core::OptimizeOptions::new(o.width, format);
+  if let Some(q) = o.quality {
+    opts.quality = u8::try_from(q)
+      .ok()
+      .filter(|q| (1..=100).contains(q))
+      .ok_or_else(|| invalid(format!("quality must be between 1 and 100, received {q}")))?;
+  }
+  if let Some(max) = o.max_input_pixels {
+    if !(max.is_finite() && max >= 1.0) {
+      return Err(invalid(format!(
+        "maxInputPixels must be a positive number, received {max}"
+      )));
+    }
+    opts.max_input_pixels = max as u64;
+  }
+  Ok(opts)
+}
+
+fn optimize_impl(
+  input: &[u8],
+  options: &OptimizeImageOptions,
+) -> Result<core::Optimized, CodedError> {
+  let opts = resolve(input, options)?;
+  Ok(core::optimize(input, &opts)?)
+}
+
+fn to_js(o: core::Optimized) -> OptimizedImage {
+  OptimizedImage {
+    content_type: o.format.mime().to_owned(),
+    width: o.width,
+    height: o.height,
+    data: o.data.into(),
+  }
+}
+
+pub struct OptimizeWork {
+  input: Vec<u8>,
+  options: OptimizeImageOptions,
+}
+
+impl Work for OptimizeWork {
+  type Output = core::Optimized;
+  type JsValue = OptimizedImage;
+
+  fn run(&mut self) -> Result<core::Optimized, CodedError> {
+    optimize_impl(&self.input, &self.options)
+  }
+
+  fn into_js(_env: &Env, output: core::Optimized) -> napi::Result<OptimizedImage> {
+    Ok(to_js(output))
+  }
+}
+
+/// Resizes and re-encodes an image as Next's optimizer does (auto-orient, sRGB, Lanczos3,
+/// never enlarging, Next's encoder settings), on a worker thread. The input is copied first.
+#[napi(ts_return_type = "Promise<OptimizedImage>")]
+pub fn optimize_image(
+  input: &[u8],
+  options: OptimizeImageOptions,
+  signal: Option<AbortSignal>,
+) -> AsyncTask<Job<OptimizeWork>> {
+  AsyncTask::with_optional_signal(
+    Job(OptimizeWork {
+      input: input.to_vec(),
+      options,
+    }),
+    signal,
+  )
+}
+
+/// `optimizeImage` on the calling thread (blocks it for the whole encode).
+#[napi]
+pub fn optimize_image_sync(
+  input: &[u8],
+  options: OptimizeImageOptions,
+) -> Result<OptimizedImage, napi::Error<ErrorCode>> {
+  run_sync(|| optimize_impl(input, &options).map(to_js))
+}
+
+/// Format, displayed size, orientation, animation and alpha, read from the headers only.
+#[napi]
+pub fn image_metadata(input: &[u8]) -> Result<ImageMetadata, napi::Error<ErrorCode>> {
+  run_sync(|| {
+    let m = core::metadata(input)?;
+    Ok(ImageMetadata {
+      format: m.format.name().to_ascii_lowercase(),
+      width: m.width,
+      height: m.height,
+      orientation: u32::from(m.orientation),
+      animated: m.animated,
+      has_alpha: m.has_alpha,
+    })
+  })
+}
+
+pub struct BlurWork(Vec<u8>);
+
+impl Work for BlurWork {
+  type Output = String;
+  type JsValue = String;
+
+  fn run(&mut self) -> Result<String, CodedError> {
+    Ok(core::blur_placeholder(&self.0)?)
+  }
+
+  fn into_js(_env: &Env, output: String) -> napi::Result<String> {
+    Ok(output)
+  }
+}
+
+/// The `blurDataURL` Next generates for a static image import (an 8 px blurred SVG data URL).
+#[napi(ts_return_type = "Promise<string>")]
+pub fn blur_placeholder(input: &[u8], signal: Option<AbortSignal>) -> AsyncTask<Job<BlurWork>> {
+  AsyncTask::with_optional_signal(Job(BlurWork(input.to_vec())), signal)
+}
+
+/// `blurPlaceholder` on the calling thread.
+#[napi]
+pub fn blur_placeholder_sync(input: &[u8]) -> Result<String, napi::Error<ErrorCode>> {
+  run_sync(|| Ok(core::blur_placeholder(input)?))
+}
