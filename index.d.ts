@@ -33,6 +33,11 @@ export declare class NativeCacheStore {
   expiration(tags: Array<string>): number
   /** The tags' revalidation state, for syncing between instances. */
   tagStates(tags: Array<string>): Array<TagStateJs>
+  /**
+   * Merges tag states learnt from another instance (the Redis tier) into the manifest, with
+   * `TagState::merge`'s rule: the times are the originating instance's, never recomputed here.
+   */
+  applyTagStates(states: Array<TagStateJs>, now: number): void
   stats(): CacheStats
 }
 

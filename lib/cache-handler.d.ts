@@ -12,6 +12,29 @@ declare namespace NextNativeCacheHandler {
      * reference, like Next's own cache). Default: 1/16 of `maxMemory`, at most 16 MiB; 0 = off.
      */
     hotMemory?: number
+    /**
+     * The shared Redis tier (Redis or Valkey, single node or Cluster). Default: on when
+     * `REDIS_URL` is set (with `REDIS_KEY_PREFIX`, `REDIS_TIMEOUT_MS`); `false` turns it off.
+     * The client (ioredis) is loaded only when this is in use.
+     */
+    redis?: false | RedisOptions
+  }
+
+  interface RedisOptions {
+    /** `redis://[:password@]host:port[/db]` or `rediss://…` (TLS). */
+    url?: string
+    /** Startup nodes of a Redis Cluster (ioredis `Cluster` nodes). */
+    cluster?: Array<string | { host: string; port: number }>
+    /** Extra ioredis `ClusterOptions` (e.g. `redisOptions: { password }`, `natMap`). */
+    clusterOptions?: Record<string, unknown>
+    /** An ioredis `Redis` or `Cluster` you created; it is duplicated once for pub/sub. */
+    client?: unknown
+    /** Prefix of every key and of the channel, so apps can share a Redis. Default `next-native:`; no braces. */
+    keyPrefix?: string
+    /** Longest a request waits for Redis, ms. Default 150. */
+    timeout?: number
+    /** Longest TTL of an entry in Redis, seconds (entries without `expire` get this). Default 30 days. */
+    maxTtl?: number
   }
 
   interface CacheStats {
@@ -33,6 +56,8 @@ declare namespace NextNativeCacheHandler {
     hotHits: number
     /** Bytes held by the hot tier. */
     hotBytes: number
+    /** Present with the Redis tier: reachable now, first tag sync done, revalidations queued while away. */
+    redis?: { healthy: boolean; synced: boolean; pendingTags: number }
   }
 }
 
@@ -51,6 +76,8 @@ declare class NextNativeCacheHandler {
   /** A handler class with a fixed configuration: `module.exports = create({ maxMemory: 256 * 2 ** 20 })`. */
   static create(options?: NextNativeCacheHandler.CacheOptions): typeof NextNativeCacheHandler
   static getCacheStats(): NextNativeCacheHandler.CacheStats | null
+  /** Closes the Redis connections, if any, so a script can exit; the in-process store stays. */
+  static disconnect(): Promise<void>
   static default: typeof NextNativeCacheHandler
   /** Throws a coded error (`ERR_INVALID_ARG_TYPE`/`ERR_INVALID_ARG_VALUE`) for bad options. */
   static validateOptions(options: NextNativeCacheHandler.CacheOptions): NextNativeCacheHandler.CacheOptions

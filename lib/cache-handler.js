@@ -7,7 +7,7 @@
 // constructs this class for every request, so the constructor only looks up the shared store.
 // It never throws into Next: a failed `get` is a miss and a failed `set` is logged once.
 
-const { sharedStore, cacheStats, warnOnce } = require('./cache-store')
+const { sharedStore, cacheStats, closeShared, warnOnce } = require('./cache-store')
 
 // Incremental entries and `'use cache'` entries share one store (one budget) in separate
 // key spaces.
@@ -76,6 +76,8 @@ function validate(options) {
   if (options.compression !== undefined && typeof options.compression !== 'boolean') {
     throw Object.assign(new TypeError('compression must be a boolean'), { code: 'ERR_INVALID_ARG_TYPE' })
   }
+  // Shape only (the tier, and its client, load on first use); `false` turns REDIS_URL off.
+  if (options.redis !== undefined && options.redis !== false) require('./cache-redis').resolveConfig(options.redis, {})
   return options
 }
 
@@ -84,7 +86,7 @@ function create(options = {}) {
 
   class NextNativeCacheHandler {
     constructor(ctx = {}) {
-      this.store = sharedStore({ maxMemory: budget(options, ctx), compression: options.compression, hotMemory: options.hotMemory })
+      this.store = sharedStore({ maxMemory: budget(options, ctx), compression: options.compression, hotMemory: options.hotMemory, redis: options.redis })
       // Minimal mode only: tags revalidated by the previous request, to treat as invalid.
       this.revalidatedTags = Array.isArray(ctx.revalidatedTags) ? ctx.revalidatedTags : []
     }
@@ -92,7 +94,8 @@ function create(options = {}) {
     async get(key, ctx = {}) {
       try {
         const extraTags = isFetch(ctx) ? [...(ctx.tags || []), ...(ctx.softTags || [])] : []
-        const hit = this.store.get(KEY_PREFIX + key, extraTags, Date.now())
+        // With Redis configured, an in-process miss asks the shared tier (bounded wait).
+        const hit = await this.store.getShared(KEY_PREFIX + key, extraTags, Date.now())
         if (!hit) return null
         if (this.revalidatedTags.length && [...hit.tags, ...extraTags].some((t) => this.revalidatedTags.includes(t))) {
           return null
@@ -127,7 +130,7 @@ function create(options = {}) {
             ? now + cacheControl.expire * 1000
             : undefined
         const record = cacheControl ? { value, cacheControl } : { value }
-        const outcome = this.store.set(KEY_PREFIX + key, record, tags, now, expireAt, now)
+        const outcome = await this.store.setShared(KEY_PREFIX + key, record, tags, now, expireAt, now)
         if (outcome === 'too-large') {
           const { maxEntryBytes } = this.store.stats()
           warnOnce(`too-large:${key}`, `not caching ${key}: the entry is larger than the largest admissible entry (${maxEntryBytes} bytes); raise maxMemory`)
@@ -144,7 +147,7 @@ function create(options = {}) {
         const list = [tags].flat().filter((t) => typeof t === 'string')
         if (list.length === 0) return
         const expire = durations && typeof durations.expire === 'number' ? durations.expire : undefined
-        this.store.revalidateTags(list, Date.now(), expire)
+        await this.store.revalidateTagsShared(list, Date.now(), expire)
       } catch (err) {
         warnOnce(`revalidateTag:${err && err.message}`, `revalidateTag failed: ${err && err.stack}`)
       }
@@ -155,6 +158,11 @@ function create(options = {}) {
     /** Hits, misses, evictions, bytes, entries… of the process-wide store. */
     static stats() {
       return cacheStats()
+    }
+
+    /** Closes the Redis connections, if any (scripts and tests that must exit). */
+    static disconnect() {
+      return closeShared()
     }
   }
 

@@ -21,6 +21,8 @@ declare namespace handler {
     expireTags(...tags: string[]): Promise<void>
     receiveExpiredTags(...tags: string[]): Promise<void>
     getCacheStats(): NextNativeCacheHandler.CacheStats | null
+    /** Closes the Redis connections, if any, so a script can exit; the in-process store stays. */
+    disconnect(): Promise<void>
   }
 }
 

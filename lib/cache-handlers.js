@@ -10,7 +10,7 @@
 // native store as the incremental cache. The stream is read into bytes in `set` and never
 // kept; every `get` returns a fresh stream.
 
-const { sharedStore, cacheStats, warnOnce } = require('./cache-store')
+const { sharedStore, cacheStats, closeShared, warnOnce } = require('./cache-store')
 const { validateOptions } = require('./cache-handler')
 
 const KEY_PREFIX = 'u:'
@@ -40,7 +40,7 @@ function create(options = {}) {
   let store
   // Created on first use, so loading next.config does not allocate the store.
   const getStore = () =>
-    (store ??= sharedStore({ maxMemory: options.maxMemory, compression: options.compression, hotMemory: options.hotMemory }))
+    (store ??= sharedStore({ maxMemory: options.maxMemory, compression: options.compression, hotMemory: options.hotMemory, redis: options.redis }))
   // `get` waits for an in-flight `set` of the same key, as Next's built-in handler does.
   const pendingSets = new Map()
 
@@ -49,7 +49,7 @@ function create(options = {}) {
       try {
         const pending = pendingSets.get(cacheKey)
         if (pending) await pending
-        const hit = getStore().get(KEY_PREFIX + cacheKey, Array.isArray(softTags) ? softTags : [], Date.now())
+        const hit = await getStore().getShared(KEY_PREFIX + cacheKey, Array.isArray(softTags) ? softTags : [], Date.now())
         if (!hit) return undefined
         const { entry, value } = hit.record
         // Past `revalidate` the entry is still returned: Next serves it and regenerates in the
@@ -73,7 +73,7 @@ function create(options = {}) {
         const now = Date.now()
         const meta = { tags: entry.tags, stale: entry.stale, timestamp: entry.timestamp, expire: entry.expire, revalidate: entry.revalidate }
         const expireAt = entry.timestamp + entry.expire * 1000
-        getStore().set(KEY_PREFIX + cacheKey, { entry: meta, value }, entry.tags || [], entry.timestamp, expireAt, now)
+        await getStore().setShared(KEY_PREFIX + cacheKey, { entry: meta, value }, entry.tags || [], entry.timestamp, expireAt, now)
       } catch (err) {
         warnOnce(`uc-set:${err && err.message}`, `'use cache' set failed, entry not cached: ${err && err.stack}`)
       } finally {
@@ -82,8 +82,17 @@ function create(options = {}) {
       }
     },
 
-    // 15.3+: called once per request before the first read. Nothing to pull in one process.
-    async refreshTags() {},
+    // 15.3+: called once per request before the first read. With Redis: pulls the tag
+    // records changed since the last pull (one bounded round trip), so a revalidation on
+    // another instance that finished before this request began is seen even if its pub/sub
+    // message is still in flight. Must not throw: it would fail the request.
+    async refreshTags() {
+      try {
+        await getStore().refreshTags()
+      } catch (err) {
+        warnOnce(`uc-refresh:${err && err.message}`, `refreshTags failed: ${err && err.stack}`)
+      }
+    },
 
     // 15.3–15.5 pass varargs, 16 passes an array.
     async getExpiration(...tags) {
@@ -99,7 +108,7 @@ function create(options = {}) {
     async updateTags(tags, durations) {
       try {
         const expire = durations && typeof durations.expire === 'number' ? durations.expire : undefined
-        getStore().revalidateTags([tags].flat(), Date.now(), expire)
+        await getStore().revalidateTagsShared([tags].flat(), Date.now(), expire)
       } catch (err) {
         warnOnce(`uc-update:${err && err.message}`, `updateTags failed: ${err && err.stack}`)
       }
@@ -116,6 +125,9 @@ function create(options = {}) {
 
     /** Stats of the process-wide store (shared with the incremental cache handler). */
     getCacheStats: cacheStats,
+
+    /** Closes the Redis connections, if any (scripts and tests that must exit). */
+    disconnect: closeShared,
   }
   return handler
 }

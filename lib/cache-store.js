@@ -95,6 +95,11 @@ class CacheStore {
     if (this.native) this.native.clear()
     this.hot = new HotTier(hotBytes)
     this.native = new NativeCacheStore({ maxBytes: maxBytes - hotBytes, compression })
+    // The new native store has an empty tag manifest: learn every tag record again.
+    if (this.remote) {
+      this.remote.lastSeen = 0
+      this.remote.pull().catch(() => {})
+    }
   }
 
   get(key, extraTags, now) {
@@ -115,13 +120,71 @@ class CacheStore {
   }
 
   set(key, record, tags, lastModified, expireAt, now) {
+    return this.setEncoded(key, encode(record), tags, lastModified, expireAt, now)
+  }
+
+  setEncoded(key, bytes, tags, lastModified, expireAt, now) {
     this.hot.drop(key)
-    return this.native.set(key, encode(record), tags, lastModified, expireAt, now)
+    return this.native.set(key, bytes, tags, lastModified, expireAt, now)
   }
 
   revalidateTags(tags, now, expireSeconds) {
     this.hot.touchTags(tags, expireSeconds === undefined ? now : now + expireSeconds * 1000)
     this.native.revalidateTags(tags, now, expireSeconds)
+  }
+
+  // ---- with the Redis tier (lib/cache-redis.js); without it these are the methods above ----
+
+  /** `get`, then on a miss the shared tier (bounded by its timeout), loaded into this store. */
+  async getShared(key, extraTags, now) {
+    const hit = this.get(key, extraTags, now)
+    if (hit || !this.remote) return hit
+    const entry = await this.remote.get(key)
+    if (!entry) return null
+    // Loading it here lets the native store judge it against every tag record this instance
+    // knows (an entry written before a revalidation elsewhere is dropped, not served). A newer
+    // local write that raced the read wins.
+    const local = this.native.get(key, [], now)
+    if (!local || local.lastModified < entry.lastModified) {
+      this.setEncoded(key, entry.value, entry.tags, entry.lastModified, entry.expireAt ?? undefined, now)
+    }
+    return this.get(key, extraTags, now)
+  }
+
+  /** `set`, then the shared tier (newer wins there too); resolves to the local outcome. */
+  async setShared(key, record, tags, lastModified, expireAt, now) {
+    const bytes = encode(record)
+    const outcome = this.setEncoded(key, bytes, tags, lastModified, expireAt, now)
+    // An entry too large for this store would be refused by every instance's store as well.
+    if (this.remote && outcome === 'stored') await this.remote.set(key, bytes, tags, lastModified, expireAt, now)
+    return outcome
+  }
+
+  /** `revalidateTags`, then the tags' merged states to Redis and every other instance. */
+  async revalidateTagsShared(tags, now, expireSeconds) {
+    this.revalidateTags(tags, now, expireSeconds)
+    if (this.remote) await this.remote.revalidate(this.native.tagStates(tags), now)
+  }
+
+  /** Tag states learnt from another instance: the hot tier drops, the native store merges. */
+  applyTagStates(states, now) {
+    for (const s of states) this.hot.touchTags([s.tag], Math.max(s.staleAt ?? -1, s.expiredAt ?? -1))
+    this.native.applyTagStates(states, now)
+  }
+
+  /** `'use cache'` refreshTags: pulls tag changes from Redis (bounded); no-op without it. */
+  async refreshTags() {
+    if (this.remote) await this.remote.refresh()
+  }
+
+  /** Connects the shared tier (`config` from `resolveConfig`); the client is loaded here only. */
+  attachRemote(config) {
+    const { RedisTier } = require('./cache-redis')
+    this.remote = new RedisTier(config, {
+      onStates: (states, now) => this.applyTagStates(states, now),
+      localStates: (tags) => this.native.tagStates(tags),
+    })
+    return this.remote
   }
 
   expiration(tags) {
@@ -136,6 +199,7 @@ class CacheStore {
       hotHits: this.hot.hits,
       hotBytes: this.hot.bytes,
       capacity: s.capacity + this.hot.maxBytes,
+      ...(this.remote && { redis: { healthy: this.remote.healthy, synced: this.remote.synced, pendingTags: this.remote.pending.size } }),
     }
   }
 }
@@ -156,6 +220,29 @@ function hotShare(maxBytes) {
  * start-up, before anything much is cached.
  */
 function sharedStore(options = {}) {
+  const store = sharedLocalStore(options)
+  // The Redis tier is process-wide too: the first handler that has a config (its `redis`
+  // option, else REDIS_URL) connects it; both handlers then use it. Not during `next build`:
+  // its workers would be kept alive by the sockets, and a build's prerenders belong to a
+  // deployment that is not live yet.
+  if (store.remote === undefined && process.env.NEXT_PHASE !== 'phase-production-build') {
+    const config = resolveConfig(options.redis)
+    if (config) store.attachRemote(config)
+  }
+  return store
+}
+
+/**
+ * The Redis settings from `redis` (false: off; an object) or REDIS_URL (+ REDIS_KEY_PREFIX,
+ * REDIS_TIMEOUT_MS); null when Redis is not configured. Validation lives with the tier, but
+ * this module must not load the client, so the check is required lazily only when needed.
+ */
+function resolveConfig(redis) {
+  if (redis === false || ((redis === undefined || redis === null) && !process.env.REDIS_URL)) return null
+  return require('./cache-redis').resolveConfig(redis)
+}
+
+function sharedLocalStore(options) {
   const provisional = options.maxMemory === undefined
   const maxBytes = options.maxMemory ?? DEFAULT_MAX_MEMORY
   const compression = options.compression ?? true
@@ -176,6 +263,16 @@ function sharedStore(options = {}) {
   const store = new CacheStore(maxBytes, compression, hotBytes)
   globalThis[STORE] = { store, maxBytes, compression, hotBytes, provisional }
   return store
+}
+
+/** Closes the process-wide Redis tier, if one is connected; the in-process store stays. */
+async function closeShared() {
+  const existing = globalThis[STORE]
+  const remote = existing && existing.store.remote
+  if (remote) {
+    existing.store.remote = null // closed on purpose: do not reconnect from REDIS_URL
+    await remote.close()
+  }
 }
 
 /** Stats of the process-wide store, or null before any handler ran. */
@@ -262,4 +359,4 @@ function decode(buf) {
   return revive(JSON.parse(buf.toString('utf8', 5, base)))
 }
 
-module.exports = { sharedStore, cacheStats, encode, decode, warnOnce, DEFAULT_MAX_MEMORY }
+module.exports = { sharedStore, cacheStats, closeShared, resolveConfig, encode, decode, warnOnce, DEFAULT_MAX_MEMORY }

@@ -245,6 +245,33 @@ impl NativeCacheStore {
       .collect()
   }
 
+  /// Merges tag states learnt from another instance (the Redis tier) into the manifest, with
+  /// `TagState::merge`'s rule: the times are the originating instance's, never recomputed here.
+  #[napi]
+  pub fn apply_tag_states(
+    &self,
+    states: Vec<TagStateJs>,
+    now: f64,
+  ) -> Result<(), napi::Error<ErrorCode>> {
+    run_sync(|| {
+      let opt = |v: Option<f64>, what: &str| v.map(|v| ms(v, what)).transpose();
+      let converted = states
+        .iter()
+        .map(|s| {
+          Ok((
+            s.tag.as_str(),
+            core::TagState {
+              stale_at_ms: opt(s.stale_at, "staleAt")?,
+              expired_at_ms: opt(s.expired_at, "expiredAt")?,
+            },
+          ))
+        })
+        .collect::<Result<Vec<_>, CodedError>>()?;
+      self.store.apply_tag_states(&converted, ms(now, "now")?);
+      Ok(())
+    })
+  }
+
   #[napi]
   pub fn stats(&self) -> CacheStats {
     let s = self.store.stats();
