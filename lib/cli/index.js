@@ -7,6 +7,7 @@ const { usageError } = require('../errors')
 const COMMANDS = {
   'build-id': './build-id',
   env: './env',
+  image: './image',
   info: './info',
 }
 

@@ -1,0 +1,109 @@
+// `/_next/image` (Next.js 16.4) as a route handler / standalone service, on the native optimizer.
+import type { IncomingMessage, ServerResponse } from 'node:http'
+
+export interface RemotePattern {
+  protocol?: 'http' | 'https'
+  hostname: string
+  port?: string
+  pathname?: string
+  search?: string
+}
+
+export interface LocalPattern {
+  pathname?: string
+  search?: string
+}
+
+/** next.config `images` (Next 16 defaults) plus where the files are. */
+export interface ImageHandlerConfig {
+  /** Default [640, 750, 828, 1080, 1200, 1920, 2048, 3840]. */
+  deviceSizes?: number[]
+  /** Default [32, 48, 64, 96, 128, 256, 384]. */
+  imageSizes?: number[]
+  /** Default [75]; `null` allows every quality 1–100. */
+  qualities?: number[] | null
+  /** Default ['image/webp']. */
+  formats?: Array<'image/avif' | 'image/webp'>
+  /** Seconds; default 14400. */
+  minimumCacheTTL?: number
+  dangerouslyAllowSVG?: boolean
+  /** Default `script-src 'none'; frame-src 'none'; sandbox;` */
+  contentSecurityPolicy?: string
+  /** Default 'attachment'. */
+  contentDispositionType?: 'inline' | 'attachment'
+  /** Patterns, `URL`s, or URL strings (as `new URL(string)`). Default []. */
+  remotePatterns?: Array<RemotePattern | URL | string>
+  /** Default: any path, no query string (Next 16). Static imports are always allowed. */
+  localPatterns?: LocalPattern[]
+  /** Deprecated in Next; exact hostnames. */
+  domains?: string[]
+  /** Default 3. */
+  maximumRedirects?: number
+  /** Bytes; default 50 000 000 (remote and local sources). */
+  maximumResponseBody?: number
+  /** Default false: upstream hosts resolving to private/loopback/reserved addresses get a 400. */
+  dangerouslyAllowLocalIP?: boolean
+  /** Bytes; default half the free space of the cache's file system; 0 disables the disk cache. */
+  maximumDiskCacheSize?: number
+  /** Prefix of `/_next/static/media` URLs (as next.config `basePath`); default ''. */
+  basePath?: string
+
+  /** Where local URLs are read from. Default `./public`. */
+  publicDir?: string
+  /** The build output, for `/_next/static/...` URLs. Default `./.next`. */
+  distDir?: string
+  /** Default `<distDir>/cache/next-native-images`. */
+  cacheDir?: string
+  /** Images optimized at once; default `os.availableParallelism()`. */
+  concurrency?: number
+  /** Give up on an encode (serving the original bytes) after this long; default 7. */
+  imgOptTimeoutInSeconds?: number
+  /** Larger inputs are served unoptimized; default 268 402 689. */
+  imgOptMaxInputPixels?: number
+  /** Upstream fetch timeout (Next: 7, fixed); default 7. */
+  fetchTimeoutInSeconds?: number
+  /** Where errors and "served unoptimized" warnings go; default `console`. */
+  logger?: { error?: (...args: unknown[]) => void; warn?: (...args: unknown[]) => void }
+}
+
+export interface ImageHandlerResult {
+  status: number
+  headers: Array<[string, string]>
+  body: Buffer | null
+}
+
+export interface ImageHandler {
+  /** Web handler: `export const GET = createImageHandler({...})`. */
+  (request: Request): Promise<Response>
+  /** The same handler for node:http / Express / Connect. */
+  node(req: IncomingMessage, res: ServerResponse): Promise<void>
+  /** Transport-neutral core: method, `?url=…&w=…&q=…`, and a header getter. */
+  handle(method: string, search: string, header: (name: string) => string | null | undefined): Promise<ImageHandlerResult>
+  /** Waits for background revalidations, then closes pooled upstream connections. */
+  close(): Promise<void>
+  /** The resolved configuration. */
+  readonly config: Readonly<Required<ImageHandlerConfig>>
+}
+
+export declare function createImageHandler(config?: ImageHandlerConfig): ImageHandler
+/** A node:http `(req, res)` for any Web handler (for ours this is `handler.node`). */
+export declare function toNodeHandler(
+  handler: ((request: Request) => Promise<Response>) | ImageHandler,
+): (req: IncomingMessage, res: ServerResponse) => Promise<void>
+export declare const IMAGE_CONFIG_DEFAULTS: Readonly<Required<Pick<ImageHandlerConfig,
+  'deviceSizes' | 'imageSizes' | 'qualities' | 'formats' | 'minimumCacheTTL' | 'dangerouslyAllowSVG' |
+  'contentSecurityPolicy' | 'contentDispositionType' | 'remotePatterns' | 'domains' | 'maximumRedirects' |
+  'maximumResponseBody' | 'dangerouslyAllowLocalIP' | 'imgOptTimeoutInSeconds' | 'imgOptMaxInputPixels'>>>
+
+/** Next 16.4's content sniffing: a MIME type, or null for "not an image". */
+export declare function detectContentType(buffer: Buffer): string | null
+/** is-animated's verdict (GIF, APNG, WebP), which decides passthrough. */
+export declare function isAnimated(buffer: Buffer): boolean
+/** Whether Next would refuse to fetch from this address without dangerouslyAllowLocalIP. */
+export declare function isPrivateIp(ip: string): boolean
+/** `getSupportedMimeType`: the negotiated output type, or '' for "keep the source's". */
+export declare function negotiateMimeType(formats: string[], accept?: string): string
+/** picomatch `makeRe` for next.config patterns (`dot` for pathnames). */
+export declare function globToRegExp(glob: string, dot: boolean): RegExp
+/** content-disposition's header for a file name. */
+export declare function contentDisposition(filename: string, type: 'inline' | 'attachment'): string

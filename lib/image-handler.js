@@ -1,0 +1,1181 @@
+'use strict'
+
+// Next.js 16.4.6's `/_next/image` endpoint without sharp, as a Web `(Request) => Response`
+// handler (an App Router route: `export const GET = createImageHandler({...})`) and a Node
+// `(req, res)` handler (`.node`, for node:http / Express / the `next-native image serve`
+// service). The control flow mirrors next/dist/server/image-optimizer.js and
+// next-server.js `handleNextImageRequest` step by step, because clients and CDNs depend on
+// its exact statuses, messages, headers and cache keys; only the pixel work goes to the
+// native `optimizeImage`. Research notes: shared/research/image.md §1 (cited as §1.x).
+//
+// Deliberate differences (each also in the README):
+// - GIF/TIFF sources without a negotiated format come out as PNG (Next: GIF/TIFF); AVIF and
+//   JPEG 2000 *input* cannot be decoded, so like any failed decode they are served as the
+//   original bytes (Next decodes AVIF).
+// - Local URLs read files from `publicDir` (and `distDir/static` for `/_next/static/...`)
+//   instead of running Next's router: pages, rewrites and the legacy `<app>/static/` folder
+//   are not sources, and files added after start are found (Next lists `public/` once).
+// - The disk cache lives in `<distDir>/cache/next-native-images` (same layout as Next's
+//   `cache/images`, but a separate directory so Next's own LRU ledger never sees it).
+
+const crypto = require('node:crypto')
+const dns = require('node:dns')
+const fs = require('node:fs')
+const http = require('node:http')
+const https = require('node:https')
+const net = require('node:net')
+const os = require('node:os')
+const path = require('node:path')
+const stream = require('node:stream')
+const zlib = require('node:zlib')
+const { codedError, invalidArgType } = require('./errors')
+
+// The addon is loaded on first use, so a config error is reported without it.
+let binding
+function native() {
+  return (binding ??= require('../index.js'))
+}
+
+// ---------------------------------------------------------------------------------------
+// Config (§1.3): Next 16 defaults, then Next's own normalisation of the patterns.
+
+const CACHE_VERSION = 4
+const DEFAULTS = {
+  deviceSizes: [640, 750, 828, 1080, 1200, 1920, 2048, 3840],
+  imageSizes: [32, 48, 64, 96, 128, 256, 384],
+  qualities: [75],
+  formats: ['image/webp'],
+  minimumCacheTTL: 14400,
+  dangerouslyAllowSVG: false,
+  contentSecurityPolicy: "script-src 'none'; frame-src 'none'; sandbox;",
+  contentDispositionType: 'attachment',
+  remotePatterns: [],
+  domains: [],
+  maximumRedirects: 3,
+  maximumResponseBody: 50_000_000,
+  dangerouslyAllowLocalIP: false,
+  // experimental.imgOpt* in next.config; top-level here.
+  imgOptTimeoutInSeconds: 7,
+  imgOptMaxInputPixels: 268_402_689,
+}
+const OUTPUT_FORMATS = ['image/avif', 'image/webp']
+
+function resolveConfig(config = {}) {
+  if (config === null || typeof config !== 'object') throw invalidArgType('config', 'an object', config)
+  const c = { ...DEFAULTS }
+  for (const [key, value] of Object.entries(config)) if (value !== undefined) c[key] = value
+  const bad = (message) => codedError('ERR_INVALID_ARG_VALUE', `createImageHandler: ${message}`, TypeError)
+
+  for (const key of ['deviceSizes', 'imageSizes']) {
+    if (!Array.isArray(c[key]) || !c[key].every((n) => Number.isInteger(n) && n > 0)) {
+      throw bad(`images.${key} must be an array of positive integers`)
+    }
+  }
+  if (c.qualities !== null && !(Array.isArray(c.qualities) && c.qualities.every((q) => Number.isInteger(q) && q >= 1 && q <= 100))) {
+    throw bad('images.qualities must be an array of integers from 1 to 100')
+  }
+  if (!Array.isArray(c.formats) || !c.formats.every((f) => OUTPUT_FORMATS.includes(f))) {
+    throw bad(`images.formats must only contain ${OUTPUT_FORMATS.map((f) => `"${f}"`).join(' or ')}`)
+  }
+  if (!['inline', 'attachment'].includes(c.contentDispositionType)) {
+    throw bad('images.contentDispositionType must be "inline" or "attachment"')
+  }
+  for (const key of ['minimumCacheTTL', 'maximumRedirects', 'maximumResponseBody', 'imgOptTimeoutInSeconds', 'imgOptMaxInputPixels']) {
+    if (typeof c[key] !== 'number' || !(c[key] >= 0)) throw bad(`images.${key} must be a non-negative number`)
+  }
+
+  // next.config normalisation (server/config.js): unset localPatterns forbid any query
+  // string; set ones always allow static imports.
+  if (c.localPatterns === undefined || c.localPatterns === null) {
+    c.localPatterns = [{ pathname: '**', search: '' }]
+  } else {
+    if (!Array.isArray(c.localPatterns)) throw bad('images.localPatterns must be an array')
+    c.localPatterns = [...c.localPatterns]
+    for (const pathname of ['/_next/static/media/**', '/_next/static/immutable/media/**']) {
+      if (!c.localPatterns.some((p) => p.pathname === pathname && p.search === '')) c.localPatterns.push({ pathname, search: '' })
+    }
+  }
+  if (!Array.isArray(c.remotePatterns)) throw bad('images.remotePatterns must be an array')
+  // A `URL` (Next 15.3+) or, here also, a URL string: destructured as Next does, so
+  // `new URL('https://cdn.example/**')` means port '' (the default) and search '' (none).
+  c.remotePatterns = c.remotePatterns.map((p) => {
+    const { protocol, hostname, port, pathname, search } = typeof p === 'string' ? new URL(p) : p
+    const proto = protocol?.replace(/:$/, '')
+    if (!['http', 'https', undefined].includes(proto)) {
+      throw bad(`Specified images.remotePatterns must have protocol "http" or "https" received "${proto}".`)
+    }
+    if (typeof hostname !== 'string') throw bad(`images.remotePatterns entries must define hostname, got ${JSON.stringify(p)}`)
+    return { protocol: proto, hostname, port, pathname, search }
+  })
+  c.remoteMatchers = c.remotePatterns.map((p) => ({
+    ...p,
+    hostnameRe: globToRegExp(p.hostname, false),
+    pathnameRe: globToRegExp(p.pathname ?? '**', true),
+  }))
+  c.localMatchers = c.localPatterns.map((p) => ({ search: p.search, pathnameRe: globToRegExp(p.pathname ?? '**', true) }))
+
+  c.publicDir = path.resolve(c.publicDir ?? 'public')
+  c.distDir = path.resolve(c.distDir ?? '.next')
+  c.cacheDir = path.resolve(c.cacheDir ?? path.join(c.distDir, 'cache', 'next-native-images'))
+  c.concurrency = c.concurrency ?? os.availableParallelism()
+  if (!(Number.isInteger(c.concurrency) && c.concurrency > 0)) throw bad('concurrency must be a positive integer')
+  c.fetchTimeoutInSeconds = c.fetchTimeoutInSeconds ?? 7
+  c.basePath = c.basePath ?? ''
+  c.logger = c.logger ?? console
+  return c
+}
+
+/**
+ * picomatch's `makeRe` for the syntax next.config patterns use: `*` (any run of characters
+ * but `/`), `**` (any number of path segments), `?` (one character). picomatch quirks kept:
+ * a hostname `*.example.com` also matches `a.b.example.com`, `/a/**` matches `/a`, a
+ * pattern ending in `*` also matches a trailing slash. Brackets, braces and extglobs are
+ * refused rather than silently matched differently.
+ */
+function globToRegExp(glob, dot) {
+  if (typeof glob !== 'string') throw codedError('ERR_INVALID_ARG_VALUE', `image pattern must be a string, got ${typeof glob}`, TypeError)
+  if (/[[\]{}()]/.test(glob) || glob.startsWith('!')) {
+    throw codedError('ERR_INVALID_ARG_VALUE', `image pattern ${JSON.stringify(glob)} uses glob syntax next-native does not support ([], {}, (), !)`, TypeError)
+  }
+  const segments = glob.split('/')
+  let re = ''
+  let needSeparator = false
+  segments.forEach((seg, i) => {
+    const last = i === segments.length - 1
+    if (seg === '**') {
+      if (segments.length === 1) re += dot ? '.*' : '(?!\\.).*'
+      else if (i === 0) re += '(?:.*\\/)?'
+      else re += '(?:\\/.*)?'
+      needSeparator = i > 0
+      return
+    }
+    if (needSeparator) re += '\\/'
+    needSeparator = true
+    if (!dot && i === 0 && /^[*?]/.test(seg)) re += '(?!\\.)'
+    if (seg.startsWith('*')) re += '(?=.)'
+    re += seg.replace(/\*+|\?|[^*?]/g, (m) => (m[0] === '*' ? '[^/]*?' : m === '?' ? '[^/]' : m.replace(/[.+^$|\\]/g, '\\$&')))
+    if (last && seg.endsWith('*')) re += '\\/?'
+  })
+  return new RegExp(`^(?:${re})$`)
+}
+
+function hasLocalMatch(c, urlPathAndQuery) {
+  const url = new URL(urlPathAndQuery, 'http://n')
+  return c.localMatchers.some((p) => (p.search === undefined || p.search === url.search) && p.pathnameRe.test(url.pathname))
+}
+
+function matchRemotePattern(p, url) {
+  if (p.protocol !== undefined && p.protocol !== url.protocol.replace(/:$/, '')) return false
+  if (p.port !== undefined && p.port !== url.port) return false
+  if (!p.hostnameRe.test(url.hostname)) return false
+  if (p.search !== undefined && p.search !== url.search) return false
+  return p.pathnameRe.test(url.pathname)
+}
+
+function hasRemoteMatch(c, url) {
+  return c.domains.some((d) => url.hostname === d) || c.remoteMatchers.some((p) => matchRemotePattern(p, url))
+}
+
+// ---------------------------------------------------------------------------------------
+// Accept negotiation (§1.4): @hapi/accept 6 `mediaType(accept, formats)`, then Next keeps
+// the answer only if the header names it literally, so wildcards never select webp/avif.
+
+class BadAcceptHeader extends Error {}
+
+const VALID_MEDIA = /^(?:\*\/\*)|(?:[\w!#$%&'*+\-.^`|~]+\/\*)|(?:[\w!#$%&'*+\-.^`|~]+\/[\w!#$%&'*+\-.^`|~]+)$/
+
+function hapiMediaTypes(header, preferences) {
+  const quoted = {}
+  header = header || '*/*'
+  if (header.includes('"')) {
+    let n = 0
+    header = header.replace(/="([^"]*)"/g, (_, value) => {
+      const key = `"${++n}`
+      quoted[key] = value
+      return `=${key}`
+    })
+  }
+  header = header.replace(/[ \t]/g, '')
+  const parts = header.split(',')
+  const selections = []
+  const map = {}
+  for (let pos = 0; pos < parts.length; ++pos) {
+    if (!parts[pos]) continue
+    const params = parts[pos].split(';')
+    const token = params.shift().toLowerCase()
+    if (!VALID_MEDIA.test(token)) continue
+    const entry = { token, params: {}, exts: {}, pos }
+    let target = 'params'
+    for (const param of params) {
+      const kv = param.split('=')
+      if (kv.length !== 2 || !kv[1]) throw new BadAcceptHeader('Invalid accept header')
+      let value = kv[1]
+      if (kv[0] === 'q' || kv[0] === 'Q') {
+        target = 'exts'
+        value = parseFloat(value)
+        if (!Number.isFinite(value) || value > 1 || (value < 0.001 && value !== 0)) value = 1
+        entry.q = value
+      } else {
+        if (value[0] === '"') value = `"${quoted[value]}"`
+        entry[target][kv[0]] = value
+      }
+    }
+    const keys = Object.keys(entry.params)
+    entry.original = [''].concat(keys.map((k) => `${k}=${entry.params[k]}`)).join(';')
+    entry.specificity = keys.length
+    if (entry.q === undefined) entry.q = 1
+    ;[entry.type, entry.subtype] = entry.token.split('/')
+    map[entry.token] = entry
+    if (entry.q) selections.push(entry)
+  }
+  const inner = (a, b, key) => (a[key] === '*' ? 1 : b[key] === '*' ? -1 : a[key] < b[key] ? -1 : 1)
+  selections.sort((a, b) => {
+    if (b.q !== a.q) return b.q - a.q
+    if (a.type !== b.type) return inner(a, b, 'type')
+    if (a.subtype !== b.subtype) return inner(a, b, 'subtype')
+    if (a.specificity !== b.specificity) return b.specificity - a.specificity
+    return a.pos - b.pos
+  })
+
+  const byType = Object.create(null)
+  const lowered = Object.create(null)
+  let any = false
+  for (const pref of preferences) {
+    const lower = pref.toLowerCase()
+    lowered[lower] = pref
+    const [type, subtype] = lower.split('/')
+    if (type === '*') {
+      any = true
+      continue
+    }
+    byType[type] = byType[type] || Object.create(null)
+    byType[type][subtype] = pref
+  }
+  const out = []
+  for (const sel of selections) {
+    const { type, subtype } = map[sel.token]
+    const subtypes = byType[type]
+    if (type === '*') {
+      for (const pref of Object.keys(lowered)) if (!map[pref]) out.push(lowered[pref])
+      if (any) out.push('*/*')
+      continue
+    }
+    if (any) {
+      out.push((lowered[sel.token] || sel.token) + sel.original)
+      continue
+    }
+    if (subtype !== '*') {
+      const pref = lowered[sel.token]
+      if (pref || (subtypes && subtypes['*'])) out.push((pref || sel.token) + sel.original)
+      continue
+    }
+    if (subtypes) for (const sub of Object.keys(subtypes)) if (!map[`${type}/${sub}`]) out.push(subtypes[sub])
+  }
+  return out
+}
+
+/** Next's `getSupportedMimeType`: throws BadAcceptHeader (→ 500) like @hapi/accept's Boom. */
+function negotiateMimeType(formats, accept = '') {
+  const mimeType = hapiMediaTypes(accept, formats)[0] || ''
+  return accept.includes(mimeType) ? mimeType : ''
+}
+
+// ---------------------------------------------------------------------------------------
+// Query validation (§1.2): same order, same messages.
+
+function validateParams(c, query, accept) {
+  const { url, w, q } = query
+  if (!url) return { errorMessage: '"url" parameter is required' }
+  if (Array.isArray(url)) return { errorMessage: '"url" parameter cannot be an array' }
+  if (url.length > 3072) return { errorMessage: '"url" parameter is too long' }
+  if (url.startsWith('//')) return { errorMessage: '"url" parameter cannot be a protocol-relative URL (//)' }
+  let href
+  let isAbsolute
+  if (url.startsWith('/')) {
+    href = url
+    isAbsolute = false
+    // Next's parseRelativeUrl; decodeURIComponent may throw a URIError, as in Next (→ 500).
+    if (/\/_next\/image($|\/)/.test(decodeURIComponent(new URL(`http://n${url}`).pathname))) {
+      return { errorMessage: '"url" parameter cannot be recursive' }
+    }
+    if (!hasLocalMatch(c, url)) return { errorMessage: '"url" parameter is not allowed' }
+  } else {
+    let parsed
+    try {
+      parsed = new URL(url)
+      href = parsed.toString()
+      isAbsolute = true
+    } catch {
+      return { errorMessage: '"url" parameter is invalid' }
+    }
+    if (!['http:', 'https:'].includes(parsed.protocol)) return { errorMessage: '"url" parameter is invalid' }
+    if (!hasRemoteMatch(c, parsed)) return { errorMessage: '"url" parameter is not allowed' }
+  }
+  if (!w) return { errorMessage: '"w" parameter (width) is required' }
+  if (Array.isArray(w)) return { errorMessage: '"w" parameter (width) cannot be an array' }
+  if (!/^[0-9]+$/.test(w)) return { errorMessage: '"w" parameter (width) must be an integer greater than 0' }
+  if (!q) return { errorMessage: '"q" parameter (quality) is required' }
+  if (Array.isArray(q)) return { errorMessage: '"q" parameter (quality) cannot be an array' }
+  if (!/^[0-9]+$/.test(q)) return { errorMessage: '"q" parameter (quality) must be an integer between 1 and 100' }
+  const width = parseInt(w, 10)
+  if (width <= 0 || isNaN(width)) return { errorMessage: '"w" parameter (width) must be an integer greater than 0' }
+  if (!c.deviceSizes.includes(width) && !c.imageSizes.includes(width)) {
+    return { errorMessage: `"w" parameter (width) of ${width} is not allowed` }
+  }
+  const quality = parseInt(q, 10)
+  if (isNaN(quality) || quality < 1 || quality > 100) {
+    return { errorMessage: '"q" parameter (quality) must be an integer between 1 and 100' }
+  }
+  // The raw string, so `q=0080` reports "of 0080" as Next does.
+  if (c.qualities && !c.qualities.includes(quality)) return { errorMessage: `"q" parameter (quality) of ${q} is not allowed` }
+  const mimeType = negotiateMimeType(c.formats, accept)
+  const isStatic = url.startsWith(`${c.basePath}/_next/static/media`) || url.startsWith(`${c.basePath}/_next/static/immutable/media`)
+  return { href, isAbsolute, isStatic, width, quality, mimeType }
+}
+
+// ---------------------------------------------------------------------------------------
+// Hashes, max-age, content types (extract-etag.js, get-max-age.js, serve-static.js).
+
+function getHash(items) {
+  const hash = crypto.createHash('sha256')
+  for (const item of items) hash.update(typeof item === 'number' ? String(item) : item)
+  return hash.digest('base64url')
+}
+
+/** An upstream ETag is base64url'd (it may be weak, `W/"…"`, and it goes in a file name). */
+function extractEtag(etag, buffer) {
+  return etag ? Buffer.from(etag).toString('base64url') : getHash([buffer])
+}
+
+/** `s-maxage`, else `max-age`, of a Cache-Control value; 0 when absent. */
+function getMaxAge(str) {
+  if (!str) return 0
+  const map = new Map()
+  for (const directive of str.split(',')) {
+    let [key, value] = directive.trim().split('=', 2)
+    key = key.toLowerCase()
+    if (value) value = value.toLowerCase()
+    map.set(key, value)
+  }
+  let age = map.get('s-maxage') || map.get('max-age') || ''
+  if (age.startsWith('"') && age.endsWith('"')) age = age.slice(1, -1)
+  const n = parseInt(age, 10)
+  return isNaN(n) ? 0 : n
+}
+
+// send's mime@1.6 table for the types an image response can have, plus the four Next defines.
+const EXTENSION_TYPES = {
+  avif: 'image/avif',
+  bmp: 'image/bmp',
+  gif: 'image/gif',
+  heic: 'image/heic',
+  icns: 'image/x-icns',
+  ico: 'image/x-icon',
+  jp2: 'image/jp2',
+  jpeg: 'image/jpeg',
+  jxl: 'image/jxl',
+  png: 'image/png',
+  svg: 'image/svg+xml',
+  tiff: 'image/tiff',
+  webp: 'image/webp',
+}
+const TYPE_EXTENSIONS = Object.fromEntries(Object.entries(EXTENSION_TYPES).map(([ext, type]) => [type, ext]))
+const getExtension = (contentType) => TYPE_EXTENSIONS[contentType]
+const getContentType = (extension) => EXTENSION_TYPES[extension]
+
+// ---------------------------------------------------------------------------------------
+// Content sniffing (detect-content-type.js): the magic table, then image-detector on the
+// first 1024 bytes, whose heif/cur/dds/j2c/ktx/pnm/psd/tga answers mean "not an image".
+
+const JPEG = 'image/jpeg'
+const PNG = 'image/png'
+const GIF = 'image/gif'
+const WEBP = 'image/webp'
+const AVIF = 'image/avif'
+const SVG = 'image/svg+xml'
+const ICO = 'image/x-icon'
+const ICNS = 'image/x-icns'
+const TIFF = 'image/tiff'
+const BMP = 'image/bmp'
+const JXL = 'image/jxl'
+const HEIC = 'image/heic'
+const JP2 = 'image/jp2'
+const PDF = 'application/pdf'
+
+const startsWith = (buf, bytes, offset = 0) => bytes.every((b, i) => b === null || buf[offset + i] === b)
+const ascii = (s) => [...s].map((ch) => ch.charCodeAt(0))
+
+/** An ISO-BMFF `ftyp` box with a plausible size (so text "…ftypavif" is not AVIF). */
+function hasFtypBox(buf, brand) {
+  if (buf.length < 12) return false
+  const size = buf.readUInt32BE(0)
+  if (size < 16 || size > buf.length) return false
+  return startsWith(buf, ascii('ftyp'), 4) && startsWith(buf, ascii(brand), 8)
+}
+
+// image-detector's helpers, on a ≤1024-byte slice.
+const u16le = (t, o) => t[o] + t[o + 1] * 256
+const u32be = (t, o) => t[o] * 2 ** 24 + t[o + 1] * 2 ** 16 + t[o + 2] * 2 ** 8 + t[o + 3]
+const text = (t, a, b) => new TextDecoder().decode(t.subarray(a, b))
+function findBox(t, name, n) {
+  while (n < t.length) {
+    if (t.length - n < 4) return undefined
+    const size = u32be(t, n)
+    if (t.length - n < size) return undefined
+    if (text(t, n + 4, n + 8) === name) return { offset: n, size }
+    n += size > 0 ? size : 8
+  }
+  return undefined
+}
+const boxBrand = (t, magic, brands) => {
+  if (text(t, 4, 8) !== magic) return false
+  const box = findBox(t, 'ftyp', 0)
+  return !!box && brands.includes(text(t, box.offset + 8, box.offset + 12))
+}
+const DETECTORS = [
+  ['bmp', (t) => text(t, 0, 2) === 'BM'],
+  ['cur', (t) => u16le(t, 0) === 0 && u16le(t, 4) !== 0 && u16le(t, 2) === 2],
+  ['dds', (t) => u16le(t, 0) + u16le(t, 2) * 65536 === 542327876],
+  ['gif', (t) => /^GIF8[79]a/.test(text(t, 0, 6))],
+  ['heif', (t) => boxBrand(t, 'ftyp', ['avif', 'mif1', 'msf1', 'heic', 'heix', 'hevc', 'hevx'])],
+  ['icns', (t) => text(t, 0, 4) === 'icns'],
+  ['ico', (t) => u16le(t, 0) === 0 && u16le(t, 4) !== 0 && u16le(t, 2) === 1],
+  ['j2c', (t) => u32be(t, 0) === 4283432785],
+  ['jp2', (t) => boxBrand(t, 'jP  ', ['jp2 '])],
+  ['jpg', (t) => t[0] === 0xff && t[1] === 0xd8],
+  ['jxl', (t) => boxBrand(t, 'JXL ', ['jxl '])],
+  ['jxl-stream', (t) => t[0] === 0xff && t[1] === 0x0a],
+  ['ktx', (t) => ['KTX 11', 'KTX 20'].includes(text(t, 1, 7))],
+  ['png', (t) => text(t, 1, 8) === 'PNG\r\n\x1a\n'],
+  ['pnm', (t) => ['P1', 'P2', 'P3', 'P4', 'P5', 'P6', 'P7', 'PF'].includes(text(t, 0, 2))],
+  ['psd', (t) => text(t, 0, 4) === '8BPS'],
+  ['svg', (t) => /<svg\s([^>"']|"[^"]*"|'[^']*')*>/.test(text(t, 0, 1000))],
+  ['tga', (t) => u16le(t, 0) === 0 && u16le(t, 4) === 0],
+  ['tiff', (t) => t.length >= 4 && ['49492a00', '4d4d002a'].includes(Buffer.from(t.subarray(0, 4)).toString('hex'))],
+  ['webp', (t) => text(t, 0, 4) === 'RIFF' && text(t, 8, 12) === 'WEBP' && text(t, 12, 15) === 'VP8'],
+]
+const FIRST_BYTE = { 56: 'psd', 66: 'bmp', 68: 'dds', 71: 'gif', 73: 'tiff', 77: 'tiff', 82: 'webp', 105: 'icns', 137: 'png', 255: 'jpg' }
+const DETECTED_TYPES = { webp: WEBP, png: PNG, jpg: JPEG, gif: GIF, svg: SVG, jxl: JXL, 'jxl-stream': JXL, jp2: JP2, tiff: TIFF, bmp: BMP, ico: ICO, icns: ICNS }
+
+function imageDetector(t) {
+  const first = FIRST_BYTE[t[0]]
+  if (first && DETECTORS.find(([name]) => name === first)[1](t)) return first
+  return DETECTORS.find(([, validate]) => validate(t))?.[0]
+}
+
+function detectContentType(buf) {
+  if (buf.length === 0) return null
+  if (startsWith(buf, [0xff, 0xd8, 0xff])) return JPEG
+  if (startsWith(buf, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) return PNG
+  if (startsWith(buf, ascii('GIF8'))) return GIF
+  if (startsWith(buf, [...ascii('RIFF'), null, null, null, null, ...ascii('WEBP')])) return WEBP
+  if (startsWith(buf, ascii('<?xml')) || startsWith(buf, ascii('<svg'))) return SVG
+  if (hasFtypBox(buf, 'avif')) return AVIF
+  if (startsWith(buf, [0, 0, 1, 0])) return ICO
+  if (startsWith(buf, ascii('icns'))) return ICNS
+  if (startsWith(buf, [0x49, 0x49, 0x2a, 0])) return TIFF
+  if (startsWith(buf, ascii('BM'))) return BMP
+  if (startsWith(buf, [0xff, 0x0a])) return JXL
+  if (startsWith(buf, [0, 0, 0, 0x0c, ...ascii('JXL '), 0x0d, 0x0a, 0x87, 0x0a])) return JXL
+  if (hasFtypBox(buf, 'heic')) return HEIC
+  if (startsWith(buf, ascii('%PDF-'))) return PDF
+  if (startsWith(buf, [0, 0, 0, 0x0c, ...ascii('jP  '), 0x0d, 0x0a, 0x87, 0x0a])) return JP2
+  return DETECTED_TYPES[imageDetector(buf.subarray(0, 1024))] ?? null
+}
+
+// is-animated 1.2 (§1.13), byte for byte: GIF image descriptors, APNG chunk order, WebP "ANIM".
+function isAnimated(buf) {
+  if (buf.subarray(0, 3).toString('ascii') === 'GIF') {
+    const blocks = (i) => {
+      let n = 0
+      while (buf[i + n]) n += buf[i + n] + 1
+      return n + 1
+    }
+    let i = 13 + (buf[10] & 0x80 ? 3 * 2 ** ((buf[10] & 7) + 1) : 0)
+    let frames = 0
+    while (frames < 2 && i < buf.length) {
+      if (buf[i] === 0x2c) {
+        frames++
+        const local = buf[i + 9] & 0x80
+        const size = buf[i + 9] & 7
+        i += 10 + (local ? 3 * 2 ** (size + 1) : 0)
+        i += blocks(i + 1) + 1
+      } else if (buf[i] === 0x21) {
+        i += 2
+        i += blocks(i)
+      } else {
+        i = buf.length
+      }
+    }
+    return frames > 1
+  }
+  if (buf.subarray(0, 8).toString('hex') === '89504e470d0a1a0a') {
+    let acTL = false
+    let idat = false
+    let fdAT = false
+    let previous = null
+    let i = 8
+    while (i < buf.length) {
+      // is-animated reads past the end as it goes; a truncated chunk header ends the walk.
+      if (i + 8 > buf.length) break
+      const size = buf.readUInt32BE(i)
+      const name = buf.subarray(i + 4, i + 8).toString('ascii')
+      if (name === 'acTL') acTL = true
+      else if (name === 'IDAT') {
+        if (!acTL || (previous !== 'fcTL' && previous !== 'IDAT')) return false
+        idat = true
+      } else if (name === 'fdAT') {
+        if (!idat || (previous !== 'fcTL' && previous !== 'fdAT')) return false
+        fdAT = true
+      }
+      previous = name
+      i += 12 + size
+    }
+    return acTL && idat && fdAT
+  }
+  if (buf[8] === 0x57 && buf[9] === 0x45 && buf[10] === 0x42 && buf[11] === 0x50) return buf.includes('ANIM')
+  return false
+}
+
+// ---------------------------------------------------------------------------------------
+// Errors that become a response: ImageError's status rule (< 400 → 500) and plain text.
+
+class ImageError extends Error {
+  constructor(statusCode, message) {
+    super(message)
+    this.statusCode = statusCode >= 400 ? statusCode : 500
+  }
+}
+
+const UPSTREAM_INVALID = '"url" parameter is valid but upstream response is invalid'
+const INTERNAL_INVALID = '"url" parameter is valid but internal response is invalid'
+
+// ---------------------------------------------------------------------------------------
+// Private addresses (is-private-ip.js): anything ipaddr.js does not call 'unicast'.
+
+const V4_SPECIAL = [
+  ['0.0.0.0', 8], ['255.255.255.255', 32], ['224.0.0.0', 4], ['169.254.0.0', 16], ['127.0.0.0', 8],
+  ['100.64.0.0', 10], ['10.0.0.0', 8], ['172.16.0.0', 12], ['192.168.0.0', 16], ['192.0.0.0', 24],
+  ['192.0.2.0', 24], ['192.88.99.0', 24], ['198.18.0.0', 15], ['198.51.100.0', 24], ['203.0.113.0', 24],
+  ['240.0.0.0', 4], ['192.175.48.0', 24], ['192.31.196.0', 24], ['192.52.193.0', 24],
+] // prettier-ignore
+const V6_SPECIAL = [
+  ['::', 128], ['fe80::', 10], ['ff00::', 8], ['::1', 128], ['fc00::', 7], ['::ffff:0:0', 96], ['100::', 64],
+  ['::ffff:0:0:0', 96], ['64:ff9b::', 96], ['2002::', 16], ['2001::', 32], ['2001:2::', 48], ['2001:3::', 32],
+  ['2001:4:112::', 48], ['2620:4f:8000::', 48], ['2001:10::', 28], ['2001:20::', 28], ['2001:30::', 28],
+  ['2001::', 23], ['2001:db8::', 32],
+] // prettier-ignore
+// Two lists: a BlockList checks IPv4 addresses against IPv6 rules too (as ::ffff:a.b.c.d),
+// and ::ffff:0:0/96 is itself special, which would make every IPv4 address private.
+const specialV4 = new net.BlockList()
+const specialV6 = new net.BlockList()
+for (const [addr, prefix] of V4_SPECIAL) specialV4.addSubnet(addr, prefix, 'ipv4')
+for (const [addr, prefix] of V6_SPECIAL) specialV6.addSubnet(addr, prefix, 'ipv6')
+
+function isPrivateIp(ip) {
+  if (ip.startsWith('[') && ip.endsWith(']')) ip = ip.slice(1, -1)
+  ip = ip.replace(/%.*$/, '')
+  const family = net.isIP(ip)
+  if (family === 0) return false
+  if (family === 6) {
+    // An IPv4-mapped address is judged as the IPv4 address it carries.
+    const mapped = /^(?:0{0,4}:){0,5}:?ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip) || /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(ip)
+    if (mapped) {
+      const v4 = mapped.length === 2 ? mapped[1] : [parseInt(mapped[1], 16), parseInt(mapped[2], 16)].flatMap((n) => [n >> 8, n & 255]).join('.')
+      return specialV4.check(v4, 'ipv4')
+    }
+  }
+  return family === 4 ? specialV4.check(ip, 'ipv4') : specialV6.check(ip, 'ipv6')
+}
+
+// ---------------------------------------------------------------------------------------
+// Upstream fetch (§1.6): node:http(s) like Next 16.4.6, with DNS answers pinned for the
+// connection so a rebinding resolver cannot swap in a private address after the check.
+
+const FETCH_HEADERS = { accept: '*/*', 'accept-language': '*', 'sec-fetch-mode': 'cors', 'user-agent': 'node' }
+
+function lookupAsSocketWould(hostname) {
+  return dns.promises.lookup(hostname, { all: true, hints: process.platform === 'win32' ? 0 : dns.ADDRCONFIG })
+}
+
+function createPinnedLookup(hostname, addresses) {
+  return (lookupHostname, options, callback) => {
+    if (lookupHostname !== hostname) {
+      callback(new Error(`Image lookup hostname "${lookupHostname}" does not match request hostname "${hostname}"`), [])
+      return
+    }
+    const family = typeof options.family === 'number' ? options.family : 0
+    const matched = family ? addresses.filter((a) => a.family === family) : addresses
+    if (matched.length === 0) {
+      const err = new Error(`No IPv${family} address available for ${hostname}`)
+      err.code = 'ENODATA'
+      callback(err, [])
+    } else if (options.all) callback(null, matched)
+    else callback(null, matched[0].address, matched[0].family)
+  }
+}
+
+/** Keep-alive agents whose pool key includes the pinned addresses (Next's ImageHttpAgent). */
+function createAgents() {
+  const keyed = (Base) =>
+    class extends Base {
+      getName(options = {}) {
+        return `${super.getName(options)}:${options.imageLookupKey ?? ''}`
+      }
+    }
+  const options = { keepAlive: true, timeout: 7000 }
+  return { http: new (keyed(http.Agent))(options), https: new (keyed(https.Agent))(options) }
+}
+
+class DeflateDecoder extends stream.Transform {
+  _transform(chunk, encoding, callback) {
+    if (!this.decoder) {
+      if (chunk.length === 0) return callback()
+      const options = { flush: zlib.constants.Z_SYNC_FLUSH, finishFlush: zlib.constants.Z_SYNC_FLUSH }
+      // zlib-wrapped or raw deflate: servers send both under "deflate".
+      this.decoder = (chunk[0] & 0x0f) === 0x08 ? zlib.createInflate(options) : zlib.createInflateRaw(options)
+      this.decoder.on('data', (data) => this.push(data))
+      this.decoder.on('end', () => this.push(null))
+      this.decoder.on('error', (err) => this.destroy(err))
+    }
+    this.decoder.write(chunk, encoding, callback)
+  }
+  _final(callback) {
+    this.decoder?.end()
+    this.decoder = undefined
+    callback()
+  }
+}
+
+function decodeResponseBody(res) {
+  const contentEncoding = res.headers['content-encoding']
+  if (!contentEncoding) return res
+  const codings = contentEncoding.toLowerCase().split(',')
+  // undici's chain limit, so a header alone cannot make us allocate unbounded decoders.
+  if (codings.length > 5) throw new ImageError(400, UPSTREAM_INVALID)
+  const decoders = []
+  for (let i = codings.length - 1; i >= 0; i--) {
+    switch (codings[i].trim()) {
+      case 'x-gzip':
+      case 'gzip':
+        decoders.push(zlib.createGunzip({ flush: zlib.constants.Z_SYNC_FLUSH, finishFlush: zlib.constants.Z_SYNC_FLUSH }))
+        break
+      case 'deflate':
+        decoders.push(new DeflateDecoder())
+        break
+      case 'br':
+        decoders.push(
+          zlib.createBrotliDecompress({ flush: zlib.constants.BROTLI_OPERATION_FLUSH, finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH }),
+        )
+        break
+      default:
+        return res // an unknown coding: the body is used as sent
+    }
+  }
+  stream.pipeline([res, ...decoders], () => {})
+  return decoders[decoders.length - 1]
+}
+
+async function fetchExternalImage(c, agents, href, count) {
+  const url = new URL(href)
+  const hostname = url.hostname.replace(/^\[|\]$/g, '')
+  let lookup
+  let imageLookupKey
+  if (!c.dangerouslyAllowLocalIP) {
+    const literal = net.isIP(hostname)
+    const addresses = literal ? [{ address: hostname, family: literal }] : await lookupAsSocketWould(hostname)
+    if (!literal) lookup = createPinnedLookup(hostname, addresses)
+    imageLookupKey = addresses.map((a) => `${a.family}:${a.address}`).join(',')
+    const privateIps = addresses.map((a) => a.address).filter(isPrivateIp)
+    if (privateIps.length > 0) {
+      c.logger.error?.(
+        `upstream image ${href} hostname resolved to private IP ${JSON.stringify(privateIps)}. If this is expected and you understand SSRF risk, set dangerouslyAllowLocalIP: true.`,
+      )
+      throw new ImageError(400, '"url" parameter is not allowed')
+    }
+  }
+  const timedOut = () => new ImageError(504, '"url" parameter is valid but upstream response timed out')
+  // Owned here, not by the request: it must stay readable while the body streams, since an
+  // abort mid-body surfaces as a plain ECONNRESET.
+  const signal = AbortSignal.timeout(c.fetchTimeoutInSeconds * 1000)
+  const isHttps = url.protocol === 'https:'
+  let res
+  try {
+    res = await new Promise((resolve, reject) => {
+      const req = (isHttps ? https : http).request(
+        url,
+        {
+          agent: isHttps ? agents.https : agents.http,
+          headers: { ...FETCH_HEADERS, 'accept-encoding': isHttps ? 'br, gzip, deflate' : 'gzip, deflate' },
+          imageLookupKey,
+          lookup,
+          signal,
+        },
+        resolve,
+      )
+      req.on('error', reject)
+      req.end()
+    })
+  } catch (err) {
+    if (signal.aborted) throw timedOut()
+    throw err
+  }
+  const { statusCode } = res
+  const location = res.headers.location
+  if ([301, 302, 303, 307, 308].includes(statusCode) && location && URL.canParse(location, href)) {
+    // Not drained: maximumResponseBody only applies to the final response.
+    res.destroy()
+    if (count === 0) throw new ImageError(508, UPSTREAM_INVALID)
+    return fetchExternalImage(c, agents, new URL(location, href).href, count - 1)
+  }
+  if (statusCode < 200 || statusCode > 299) {
+    res.destroy()
+    throw new ImageError(statusCode, UPSTREAM_INVALID)
+  }
+  const chunks = []
+  let total = 0
+  try {
+    for await (const chunk of decodeResponseBody(res)) {
+      total += chunk.byteLength
+      if (total > c.maximumResponseBody) throw new ImageError(413, UPSTREAM_INVALID)
+      chunks.push(chunk)
+    }
+  } catch (err) {
+    res.destroy()
+    if (signal.aborted) throw timedOut()
+    throw err
+  }
+  if (total === 0) throw new ImageError(400, UPSTREAM_INVALID)
+  const buffer = Buffer.concat(chunks)
+  return { buffer, contentType: res.headers['content-type'], cacheControl: res.headers['cache-control'], etag: extractEtag(res.headers.etag, buffer) }
+}
+
+/**
+ * A local URL, read where `next start` would serve it from: `/_next/static/*` from
+ * `distDir/static`, everything else from `publicDir`; with the headers `send` gives them
+ * (weak size-mtime ETag; Cache-Control `public, max-age=0`, immutable for build assets).
+ */
+async function fetchLocalImage(c, href) {
+  let { pathname } = new URL(`http://n${href}`)
+  if (c.basePath && pathname.startsWith(`${c.basePath}/`)) pathname = pathname.slice(c.basePath.length)
+  let segments
+  try {
+    segments = pathname.split('/').slice(1).map(decodeURIComponent)
+  } catch {
+    throw new ImageError(400, INTERNAL_INVALID) // Next's router answers a bad escape with 400
+  }
+  const isBuildAsset = segments[0] === '_next' && segments[1] === 'static'
+  const root = isBuildAsset ? path.join(c.distDir, 'static') : c.publicDir
+  const rel = isBuildAsset ? segments.slice(2) : segments
+  // `%2F` inside a segment is not a separator; NUL is never a file.
+  if (rel.length === 0 || rel.some((s) => s === '' || s.includes('/') || s.includes('\\') || s.includes('\0'))) {
+    throw new ImageError(404, INTERNAL_INVALID)
+  }
+  // `send` refuses dotfiles; inside Next that surfaces as a 500 (observed, §1.15).
+  if (rel[rel.length - 1].startsWith('.')) throw new ImageError(500, INTERNAL_INVALID)
+  const file = path.join(root, ...rel)
+  if (!file.startsWith(root + path.sep)) throw new ImageError(404, INTERNAL_INVALID)
+  let stat
+  try {
+    stat = await fs.promises.stat(file)
+  } catch {
+    throw new ImageError(404, INTERNAL_INVALID)
+  }
+  if (!stat.isFile()) throw new ImageError(404, INTERNAL_INVALID)
+  if (stat.size > c.maximumResponseBody) throw new ImageError(413, INTERNAL_INVALID)
+  const buffer = await fs.promises.readFile(file)
+  if (buffer.length === 0) throw new ImageError(400, INTERNAL_INVALID)
+  const etag = `W/"${stat.size.toString(16)}-${stat.mtime.getTime().toString(16)}"`
+  return {
+    buffer,
+    contentType: EXTENSION_TYPES[path.extname(file).slice(1).toLowerCase()],
+    cacheControl: isBuildAsset ? 'public, max-age=31536000, immutable' : 'public, max-age=0',
+    etag: extractEtag(etag, buffer),
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// The transform (transform.js `imageOptimizerTransform`).
+
+const ANIMATABLE_TYPES = [WEBP, PNG, GIF]
+const BYPASS_TYPES = [SVG, ICO, ICNS, BMP, JXL, HEIC]
+// What the native encoder writes for each content type Next would ask sharp for.
+const NATIVE_FORMAT = { [AVIF]: 'avif', [WEBP]: 'webp', [JPEG]: 'jpeg', [PNG]: 'png', [GIF]: 'png', [TIFF]: 'png' }
+
+/** Runs at most `size` jobs at once; the rest wait in arrival order. */
+class Queue {
+  constructor(size) {
+    this.size = size
+    this.running = 0
+    this.waiting = []
+  }
+  async run(job) {
+    if (this.running >= this.size) await new Promise((resolve) => this.waiting.push(resolve))
+    this.running++
+    try {
+      return await job()
+    } finally {
+      this.running--
+      this.waiting.shift()?.()
+    }
+  }
+}
+
+async function transform(c, queue, upstream, params, previous) {
+  const { href, quality, width, mimeType } = params
+  const { buffer, etag: upstreamEtag } = upstream
+  const maxAge = Math.max(c.minimumCacheTTL, getMaxAge(upstream.cacheControl))
+  const upstreamType = detectContentType(buffer)
+  if (!upstreamType || !upstreamType.startsWith('image/') || upstreamType.includes(',')) {
+    c.logger.error?.(`The requested resource isn't a valid image for ${href} received ${upstreamType}`)
+    throw new ImageError(400, "The requested resource isn't a valid image.")
+  }
+  if (upstreamType.startsWith('image/svg') && !c.dangerouslyAllowSVG) {
+    throw new ImageError(400, '"url" parameter is valid but image type is not allowed')
+  }
+  if ((ANIMATABLE_TYPES.includes(upstreamType) && isAnimated(buffer)) || BYPASS_TYPES.includes(upstreamType)) {
+    return { buffer, contentType: upstreamType, maxAge, etag: upstreamEtag, upstreamEtag }
+  }
+  const contentType = mimeType || (upstreamType === WEBP || upstreamType === AVIF ? JPEG : upstreamType)
+  // Revalidation found the upstream unchanged: keep the previous encode (get-previously-cached-image-or-null.js).
+  if (previous && previous.upstreamEtag === upstreamEtag && previous.etag !== previous.upstreamEtag) {
+    return { buffer: previous.buffer, contentType, maxAge: previous.maxAge || maxAge, etag: previous.etag, upstreamEtag }
+  }
+  try {
+    const format = NATIVE_FORMAT[contentType.split(';')[0]]
+    if (!format) throw codedError('ERR_IMAGE_UNSUPPORTED_FORMAT', `no encoder for ${contentType}`)
+    const out = await optimizeInQueue(c, queue, buffer, { width, quality, format, maxInputPixels: c.imgOptMaxInputPixels })
+    return { buffer: out.data, contentType: out.contentType, maxAge, etag: getHash([out.data]), upstreamEtag }
+  } catch (error) {
+    // Next serves the original bytes whenever sharp fails (truncated, too many pixels,
+    // timeout, a blocked loader), with the short TTL so a fixed upstream is picked up.
+    c.logger.warn?.(`next-native image: serving ${href} unoptimized: ${error.message}`)
+    return { buffer, contentType: upstreamType, maxAge: c.minimumCacheTTL, etag: upstreamEtag, upstreamEtag, error }
+  }
+}
+
+/**
+ * sharp's `.timeout({ seconds })`: the caller gets an error after the timeout (and then the
+ * original bytes), but the queue slot stays taken until the native encode really ends, so
+ * timed-out work still counts against the concurrency bound.
+ */
+function optimizeInQueue(c, queue, buffer, options) {
+  return new Promise((resolve, reject) => {
+    queue.run(async () => {
+      const controller = new AbortController()
+      const timer = setTimeout(() => {
+        controller.abort() // drops the task if the libuv pool has not started it yet
+        reject(codedError('ERR_IMAGE_TIMEOUT', `image processing took longer than ${c.imgOptTimeoutInSeconds}s`))
+      }, c.imgOptTimeoutInSeconds * 1000)
+      try {
+        resolve(await native().optimizeImage(buffer, options, controller.signal))
+      } catch (err) {
+        reject(err)
+      } finally {
+        clearTimeout(timer)
+      }
+    })
+  })
+}
+
+// ---------------------------------------------------------------------------------------
+// Disk cache (§1.5): Next's layout, `<cacheDir>/<key>/<maxAge>.<expireAt>.<etag>.<upstreamEtag>.<ext>`,
+// bounded by an LRU of entry sizes that is rebuilt from disk on start.
+
+class DiskCache {
+  constructor(c) {
+    this.dir = c.cacheDir
+    this.minimumCacheTTL = c.minimumCacheTTL
+    this.logger = c.logger
+    this.maxSize = c.maximumDiskCacheSize
+    this.enabled = this.maxSize !== 0
+    this.sizes = new Map() // key → bytes, least recently used first
+    this.total = 0
+    this.ready = this.enabled ? this.init() : Promise.resolve()
+  }
+
+  async init() {
+    if (this.maxSize === undefined) {
+      // Next 16's default: half of the space available where the cache lives.
+      await fs.promises.mkdir(this.dir, { recursive: true })
+      const { bavail, bsize } = await fs.promises.statfs(this.dir)
+      this.maxSize = Math.floor((bavail * bsize) / 2)
+    }
+    const keys = await fs.promises.readdir(this.dir).catch(() => [])
+    const entries = []
+    for (const key of keys) {
+      if (key.startsWith('.tmp-')) {
+        await fs.promises.rm(path.join(this.dir, key), { force: true }) // a write cut short by a crash
+        continue
+      }
+      const entry = await this.readEntry(key).catch(() => null)
+      if (entry) entries.push({ key, size: entry.buffer.length, expireAt: entry.expireAt })
+    }
+    entries.sort((a, b) => a.expireAt - b.expireAt)
+    for (const { key, size } of entries) this.track(key, size)
+  }
+
+  async readEntry(key) {
+    const dir = path.join(this.dir, key)
+    const [file] = await fs.promises.readdir(dir)
+    if (!file) throw new Error(`cache entry ${key} is empty`)
+    const [maxAge, expireAt, etag, upstreamEtag, extension] = file.split('.', 5)
+    const buffer = await fs.promises.readFile(path.join(dir, file))
+    if (buffer.length === 0) throw new Error(`cache entry ${key} is empty`)
+    return { maxAge: Number(maxAge), expireAt: Number(expireAt), etag, upstreamEtag, extension, buffer }
+  }
+
+  track(key, size) {
+    if (this.sizes.has(key)) this.total -= this.sizes.get(key)
+    this.sizes.delete(key)
+    if (size > this.maxSize) return false
+    this.sizes.set(key, size)
+    this.total += size
+    for (const [oldKey, oldSize] of this.sizes) {
+      if (this.total <= this.maxSize) break
+      this.sizes.delete(oldKey)
+      this.total -= oldSize
+      fs.promises.rm(path.join(this.dir, oldKey), { recursive: true, force: true }).catch(() => {})
+    }
+    return true
+  }
+
+  async get(key) {
+    if (!this.enabled) return null
+    await this.ready
+    try {
+      const entry = await this.readEntry(key)
+      if (this.sizes.has(key)) this.track(key, entry.buffer.length)
+      return { ...entry, isStale: Date.now() > entry.expireAt }
+    } catch {
+      return null
+    }
+  }
+
+  async set(key, value) {
+    if (!this.enabled) return
+    await this.ready
+    const expireAt = Math.max(value.maxAge, this.minimumCacheTTL) * 1000 + Date.now()
+    try {
+      if (!this.track(key, value.buffer.length)) throw new Error(`image of ${value.buffer.length} bytes exceeds maximumDiskCacheSize`)
+      const dir = path.join(this.dir, key)
+      await fs.promises.rm(dir, { recursive: true, force: true })
+      await fs.promises.mkdir(dir, { recursive: true })
+      const name = `${value.maxAge}.${expireAt}.${value.etag}.${value.upstreamEtag}.${value.extension}`
+      // Written under a temporary name first, so a concurrent reader never sees half a file.
+      const tmp = path.join(this.dir, `.tmp-${key}-${process.pid}-${crypto.randomUUID()}`)
+      await fs.promises.writeFile(tmp, value.buffer)
+      await fs.promises.rename(tmp, path.join(dir, name))
+    } catch (err) {
+      this.logger.error?.(`next-native image: failed to write cache entry ${key}: ${err.message}`)
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Responses (§1.9).
+
+/** `fresh` 0.5: If-None-Match (with W/ either side) wins, no-cache defeats it. */
+function isFresh(headers, etag) {
+  const modifiedSince = headers('if-modified-since')
+  const noneMatch = headers('if-none-match')
+  if (!modifiedSince && !noneMatch) return false
+  const cacheControl = headers('cache-control')
+  if (cacheControl && /(?:^|,)\s*?no-cache\s*?(?:,|$)/.test(cacheControl)) return false
+  if (noneMatch && noneMatch !== '*') {
+    if (!etag) return false
+    const tokens = noneMatch.split(',').map((t) => t.trim())
+    if (!tokens.some((t) => t === etag || t === `W/${etag}` || `W/${t}` === etag)) return false
+  }
+  // An If-Modified-Since with no Last-Modified (we never send one) is never fresh.
+  if (modifiedSince) return false
+  return true
+}
+
+/** content-disposition 0.5 for a file name: quoted ISO-8859-1 form, plus filename* when needed. */
+function contentDisposition(filename, type) {
+  const name = path.posix.basename(filename)
+  const latin1 = name.replace(/[^\x20-\x7e\xa0-\xff]/g, '?')
+  let header = type
+  const needsExtended = latin1 !== name || /%[0-9A-Fa-f]{2}/.test(name)
+  const params = {}
+  if (needsExtended) {
+    params['filename*'] = `UTF-8''${encodeURIComponent(name).replace(/['()*]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`)}`
+  }
+  params.filename = `"${latin1.replace(/([\\"])/g, '\\$1')}"`
+  for (const key of Object.keys(params).sort()) header += `; ${key}=${params[key]}`
+  return header
+}
+
+function getFileNameWithExtension(url, contentType) {
+  const [withoutQuery] = url.split('?', 1)
+  const fileNameWithExtension = withoutQuery.split('/').pop()
+  if (!contentType || !fileNameWithExtension) return 'image.bin'
+  const [fileName] = fileNameWithExtension.split('.', 1)
+  return `${fileName}.${getExtension(contentType)}`
+}
+
+const textResponse = (status, message) => ({ status, headers: [], body: Buffer.from(message) })
+
+// ---------------------------------------------------------------------------------------
+
+/**
+ * @param {object} [config] next.config `images` plus `publicDir`, `distDir` (see image-handler.d.ts)
+ * @returns {((req: Request) => Promise<Response>) & { node, handle, close }}
+ */
+function createImageHandler(config) {
+  const c = resolveConfig(config)
+  const queue = new Queue(c.concurrency)
+  const cache = new DiskCache(c)
+  const agents = createAgents()
+  const pending = new Map() // cache key → in-flight lookup (identical requests computed once)
+  const revalidating = new Map() // cache key → background revalidation
+  cache.ready.catch((err) => c.logger.error?.(`next-native image: cache init failed: ${err.message}`))
+
+  async function produce(params, previous) {
+    const upstream = params.isAbsolute
+      ? await fetchExternalImage(c, agents, params.href, c.maximumRedirects)
+      : await fetchLocalImage(c, params.href)
+    const result = await transform(c, queue, upstream, params, previous)
+    return { ...result, extension: getExtension(result.contentType) }
+  }
+
+  async function produceAndStore(key, params, previous) {
+    const value = await produce(params, previous)
+    await cache.set(key, value)
+    return value
+  }
+
+  function revalidateInBackground(key, params, previous) {
+    if (revalidating.has(key)) return
+    const job = produceAndStore(key, params, previous)
+      .catch((err) => c.logger.error?.(`next-native image: revalidating ${params.href} failed: ${err.message}`))
+      .finally(() => revalidating.delete(key))
+    revalidating.set(key, job)
+  }
+
+  async function lookup(key, params) {
+    const cached = await cache.get(key)
+    if (cached && !cached.isStale) return { ...cached, xCache: 'HIT' }
+    if (cached) {
+      revalidateInBackground(key, params, cached)
+      return { ...cached, xCache: 'STALE' }
+    }
+    return { ...(await produceAndStore(key, params, null)), xCache: 'MISS' }
+  }
+
+  /** The transport-neutral core: `{ status, headers: [name, value][], body: Buffer | null }`. */
+  async function handle(method, search, header) {
+    let params
+    try {
+      params = validateParams(c, queryFromSearch(search), header('accept') ?? undefined)
+    } catch (err) {
+      // A malformed Accept (hapi's Boom) or a bad escape in url: Next's 500 page.
+      c.logger.error?.(err)
+      return textResponse(500, 'Internal Server Error')
+    }
+    if (params.errorMessage) return textResponse(400, params.errorMessage)
+    const key = getHash([CACHE_VERSION, params.href, params.width, params.quality, params.mimeType])
+    let entry
+    try {
+      let inflight = pending.get(key)
+      if (!inflight) {
+        inflight = lookup(key, params).finally(() => pending.delete(key))
+        pending.set(key, inflight)
+      }
+      entry = await inflight
+    } catch (err) {
+      if (err instanceof ImageError) return textResponse(err.statusCode, err.message)
+      c.logger.error?.(err)
+      return textResponse(500, 'Internal Server Error')
+    }
+    const headers = [
+      ['Vary', 'Accept'],
+      ['Cache-Control', params.isStatic ? 'public, max-age=315360000, immutable' : `public, max-age=${entry.maxAge || 0}, must-revalidate`],
+      ['ETag', entry.etag],
+    ]
+    if (isFresh(header, entry.etag)) return { status: 304, headers, body: null }
+    const contentType = getContentType(entry.extension)
+    if (contentType) headers.push(['Content-Type', contentType])
+    headers.push(
+      ['Content-Disposition', contentDisposition(getFileNameWithExtension(params.href, contentType), c.contentDispositionType)],
+      ['Content-Security-Policy', c.contentSecurityPolicy],
+      ['X-Nextjs-Cache', entry.xCache],
+      ['Content-Length', String(entry.buffer.length)],
+    )
+    return { status: 200, headers, body: method === 'HEAD' ? null : entry.buffer }
+  }
+
+  async function handler(request) {
+    const url = new URL(request.url)
+    const result = await handle(request.method, url.search, (name) => request.headers.get(name))
+    return new Response(result.body, { status: result.status, headers: result.headers })
+  }
+
+  handler.handle = handle
+  handler.node = async function nodeHandler(req, res) {
+    let result
+    try {
+      const { search } = new URL(req.url, 'http://n')
+      result = await handle(req.method, search, (name) => {
+        const value = req.headers[name]
+        return Array.isArray(value) ? value.join(', ') : value
+      })
+    } catch (err) {
+      c.logger.error?.(err)
+      result = textResponse(500, 'Internal Server Error')
+    }
+    res.statusCode = result.status
+    for (const [name, value] of result.headers) res.setHeader(name, value)
+    res.end(result.body ?? undefined)
+  }
+  /** Waits for background revalidations and closes pooled upstream connections. */
+  handler.close = async function close() {
+    await Promise.allSettled([...revalidating.values(), ...pending.values(), cache.ready])
+    agents.http.destroy()
+    agents.https.destroy()
+  }
+  handler.config = c
+  return handler
+}
+
+// Next parses the query with URLSearchParams and turns repeated keys into arrays.
+function queryFromSearch(search) {
+  const query = {}
+  for (const [key, value] of new URLSearchParams(search)) {
+    const existing = query[key]
+    if (existing === undefined) query[key] = value
+    else if (Array.isArray(existing)) existing.push(value)
+    else query[key] = [existing, value]
+  }
+  return query
+}
+
+/** Wraps a Web handler for node:http (for handlers made elsewhere; ours already has `.node`). */
+function toNodeHandler(handler) {
+  if (typeof handler.node === 'function') return handler.node
+  return async (req, res) => {
+    const host = req.headers.host || 'localhost'
+    const headers = new Headers()
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value)
+    }
+    const response = await handler(new Request(`http://${host}${req.url}`, { method: req.method, headers }))
+    res.statusCode = response.status
+    response.headers.forEach((value, name) => res.setHeader(name, value))
+    res.end(Buffer.from(await response.arrayBuffer()))
+  }
+}
+
+module.exports = {
+  createImageHandler,
+  toNodeHandler,
+  IMAGE_CONFIG_DEFAULTS: DEFAULTS,
+  // Exposed for tests and for callers building their own front end.
+  detectContentType,
+  isAnimated,
+  isPrivateIp,
+  negotiateMimeType,
+  globToRegExp,
+  contentDisposition,
+}
