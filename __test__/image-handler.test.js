@@ -16,10 +16,10 @@ const { spawn, spawnSync } = require('node:child_process')
 const crypto = require('node:crypto')
 const fs = require('node:fs')
 const http = require('node:http')
-const net = require('node:net')
 const os = require('node:os')
 const path = require('node:path')
 const zlib = require('node:zlib')
+const { freePort, killGroup, spawnGroup } = require('./fixtures/processes')
 
 const ROOT = path.join(__dirname, '..')
 const APP = path.join(__dirname, 'fixtures', 'image-app')
@@ -517,17 +517,6 @@ test('globs match as picomatch does', () => {
 // ---------------------------------------------------------------------------------------
 // The CLI service.
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address()
-      srv.close(() => resolve(port))
-    })
-  })
-}
-
 function spawnService(args, env = {}) {
   const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'next-native.js'), 'image', ...args], {
     env: { ...process.env, ...env },
@@ -607,34 +596,7 @@ try {
 } catch {}
 const skipFidelity = process.env.NEXT_IMAGE_TEST_FIDELITY === '0' ? 'NEXT_IMAGE_TEST_FIDELITY=0' : !sharpAvailable ? 'sharp is not installed (real Next needs it)' : false
 
-function spawnNext(args, env) {
-  const child = spawn(process.execPath, [NEXT_BIN, ...args], {
-    cwd: APP,
-    env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', ...env },
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  child.output = ''
-  const keep = (d) => (child.output = (child.output + d).slice(-64 * 1024))
-  child.stdout.on('data', keep)
-  child.stderr.on('data', keep)
-  child.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })))
-  return child
-}
-
-async function killGroup(child) {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return
-  const signal = (sig) => {
-    try {
-      process.kill(-child.pid, sig)
-    } catch (err) {
-      if (err.code !== 'ESRCH') throw err
-    }
-  }
-  signal('SIGTERM')
-  if (!(await Promise.race([child.exited.then(() => true), deadline(5000).then(() => false)]))) signal('SIGKILL')
-  await Promise.race([child.exited, deadline(5000)])
-}
+const spawnNext = (args, env) => spawnGroup([NEXT_BIN, ...args], { cwd: APP, env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', ...env } })
 
 async function startNext(env) {
   const port = await freePort()

@@ -10,11 +10,11 @@
 
 const test = require('node:test')
 const assert = require('node:assert/strict')
-const { spawn } = require('node:child_process')
 const fs = require('node:fs')
 const http = require('node:http')
 const path = require('node:path')
-const { startRedis, redisServerBinary, freePort, sleep } = require('./fixtures/redis-server')
+const { startRedis, redisServerBinary } = require('./fixtures/redis-server')
+const { freePort, killGroup, sleep, spawnGroup } = require('./fixtures/processes')
 
 const ROOT = path.join(__dirname, '..')
 const FIXTURE = path.join(__dirname, 'fixtures', 'cache-app')
@@ -47,30 +47,7 @@ function startUpstream() {
   })
 }
 
-// Each child in its own process group, so `next start`'s workers die with it.
-function spawnNext(args, env) {
-  const child = spawn(process.execPath, [NEXT_BIN, ...args], { cwd: FIXTURE, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
-  child.output = ''
-  const keep = (c) => (child.output = (child.output + c).slice(-64 * 1024))
-  child.stdout.on('data', keep)
-  child.stderr.on('data', keep)
-  child.exited = new Promise((r) => child.once('exit', (code, signal) => r({ code, signal })))
-  return child
-}
-
-async function killGroup(child) {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return
-  const signal = (sig) => {
-    try {
-      process.kill(-child.pid, sig)
-    } catch (err) {
-      if (err.code !== 'ESRCH') throw err
-    }
-  }
-  signal('SIGTERM')
-  if (!(await Promise.race([child.exited.then(() => true), sleep(5000).then(() => false)]))) signal('SIGKILL')
-  await Promise.race([child.exited, sleep(5000)])
-}
+const spawnNext = (args, env) => spawnGroup([NEXT_BIN, ...args], { cwd: FIXTURE, env })
 
 async function nextBuild(env) {
   const child = spawnNext(['build'], env)
