@@ -17,6 +17,9 @@ module.exports = {
     remote: require.resolve('@rs/next-native/cache-handlers'),
   },
   cacheMaxMemorySize: 64 * 1024 * 1024,
+
+  // next/image through our loader and app/api/image/route.js: no sharp involved.
+  images: require('./images.config.js'),
   // A native addon: load it with Node's require at runtime, never bundle it.
   serverExternalPackages: ['@rs/next-native'],
 

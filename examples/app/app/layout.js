@@ -6,6 +6,7 @@ export default function RootLayout({ children }) {
       <body style={{ fontFamily: 'system-ui, sans-serif', maxWidth: 760, margin: '2rem auto', padding: '0 1rem' }}>
         <nav style={{ display: 'flex', gap: '1rem', marginBottom: '1.5rem' }}>
           <a href="/">Home</a>
+          <a href="/gallery">Gallery</a>
           <a href="/isr">ISR</a>
           <a href="/posts">Tagged fetch</a>
           <a href="/notes">&apos;use cache&apos;</a>

@@ -7,6 +7,7 @@ export default function Home() {
         <code>cacheHandlers</code>) and a content-hash build ID (footer). Every page below is cached by it.
       </p>
       <ul>
+        <li><a href="/gallery">Gallery</a>: <code>next/image</code> served by our image route (no sharp): a static import with a blur placeholder, responsive <code>fill</code> images and a remote image.</li>
         <li><a href="/isr">ISR</a>: a page regenerated at most every 30 s.</li>
         <li><a href="/posts">Tagged fetch</a>: data cached under the tag <code>posts</code>; a button revalidates it.</li>
         <li><a href="/notes">&apos;use cache&apos;</a>: a cached function tagged <code>notes</code>.</li>
