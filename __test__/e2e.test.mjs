@@ -3,6 +3,7 @@
 // driven by playwright-core (no browser download). Screenshots go to __test__/artifacts/.
 import test from 'node:test'
 import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
@@ -11,13 +12,17 @@ import { chromium } from 'playwright-core'
 import { app, prepareExample, serveExample } from '../scripts/example.mjs'
 
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium'
+const setupLog = []
+let buildId
+/** Packs this checkout into examples/app and builds it, once for both tests below. */
+const prepare = () => (buildId ??= prepareExample({ log: (m) => setupLog.push(m) }))
 const artifacts = join(fileURLToPath(new URL('.', import.meta.url)), 'artifacts')
 const noChromium = !existsSync(CHROMIUM) && `no Chromium at ${CHROMIUM}: .ci/run installs Debian's chromium (or set CHROMIUM_PATH)`
 
 test('the example app in Chromium: build ID, .env, images, cached pages and revalidate buttons', { skip: noChromium, timeout: 600_000 }, async (t) => {
   const log = []
   const sink = new Writable({ write: (c, _e, cb) => (log.push(String(c)), cb()) })
-  const id = prepareExample({ log: (m) => log.push(m) })
+  const id = prepare()
   const server = await serveExample({ stdout: sink })
   t.after(() => server.stop())
   const browser = await chromium.launch({
@@ -119,4 +124,11 @@ test('the example app in Chromium: build ID, .env, images, cached pages and reva
     assert.ok(rows.entries > 0 && rows.bytes > 0 && rows.bytes <= rows.capacity, JSON.stringify(rows))
     await page.screenshot({ path: join(artifacts, 'e2e-stats.png'), fullPage: true })
   })
+})
+
+test("the example's Jest suite: its globalSetup loads .env files with @rs/next-native/env exactly as @next/env", { timeout: 600_000 }, () => {
+  prepare()
+  const res = spawnSync(process.execPath, [join(app, 'node_modules', 'jest', 'bin', 'jest.js'), '--ci'], { cwd: app, encoding: 'utf8', env: { PATH: process.env.PATH } })
+  assert.equal(res.status, 0, res.stdout + res.stderr)
+  assert.match(res.stderr, /Tests:\s+1 passed, 1 total/)
 })
