@@ -36,8 +36,29 @@ export function ensureNodeModules(dir = root) {
   run(npm, ['install', '--no-audit', '--no-fund'], { cwd: dir })
 }
 
+const onPath = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0
+
+/**
+ * The image codecs' SIMD assembly (mozjpeg, rav1e) needs `nasm` on x86_64. Install it with
+ * apt-get where that works (root on Debian/Ubuntu, as in CI); otherwise say what to do.
+ */
+function ensureNasm() {
+  if (process.arch !== 'x64' || onPath('nasm')) return
+  if (process.platform === 'linux' && process.getuid?.() === 0 && onPath('apt-get')) {
+    step('install nasm (apt-get), needed to build the image codecs')
+    run('apt-get', ['install', '-y', '-qq', 'nasm'], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })
+    if (onPath('nasm')) return
+    run('sh', ['-c', 'apt-get update -qq && apt-get install -y -qq nasm'], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })
+    return
+  }
+  const err = new Error('nasm is needed to build the image codecs: `apt-get install nasm` (Debian/Ubuntu), `brew install nasm` (macOS) or `choco install nasm` (Windows)')
+  err.exitCode = 1
+  throw err
+}
+
 /** Builds the addon with the pinned napi CLI: release unless NEXT_NATIVE_BUILD=debug. */
 export function buildAddon() {
+  ensureNasm()
   const debug = process.env.NEXT_NATIVE_BUILD === 'debug'
   step(`build the native addon (${debug ? 'debug' : 'release'})`)
   run(npm, ['run', debug ? 'build:debug' : 'build'])
