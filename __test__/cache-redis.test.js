@@ -7,7 +7,7 @@
 
 const test = require('node:test')
 const assert = require('node:assert/strict')
-const { fork, spawnSync } = require('node:child_process')
+const { execFileSync, fork, spawnSync } = require('node:child_process')
 const path = require('node:path')
 const { startRedis, redisServerBinary, sleep } = require('./fixtures/redis-server')
 
@@ -253,4 +253,19 @@ test('Redis tier: two instances, one Redis', { skip, timeout: 120_000 }, async (
   })
 
   await Promise.all([a.call('close').catch(() => {}), b.call('close').catch(() => {})])
+})
+
+test("a fresh instance's very first set reaches Redis (it waits for the first connection, bounded)", { skip, timeout: 60_000 }, async (t) => {
+  const redis = await startRedis()
+  t.after(() => redis.stop())
+  const handler = JSON.stringify(require.resolve('../lib/cache-handler.js'))
+  const child = (body) =>
+    execFileSync(process.execPath, ['-e', `const H = require(${handler}); (async () => { ${body}; await H.disconnect() })()`], {
+      env: { ...process.env, REDIS_URL: redis.url },
+      encoding: 'utf8',
+    })
+  // No waiting for the connection: the set runs while the client is still connecting.
+  child(`await new H({}).set('first', { kind: 'FETCH', data: { headers: {}, body: 'eA==', url: 'u' }, revalidate: 60 }, { fetchCache: true, tags: ['t'] })`)
+  const out = child(`const g = await new H({}).get('first', { kind: 'FETCH', tags: ['t'], softTags: [] }); process.stdout.write(String(g && g.value.data.body))`)
+  assert.equal(out, 'eA==')
 })

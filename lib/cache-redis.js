@@ -204,10 +204,31 @@ class RedisTier extends EventEmitter {
     this.syncTimer.unref()
     // Resolves once the first pull is done (or never, if Redis never comes up: waits on it are bounded).
     this.syncedOnce = new Promise((resolve) => this.once('synced', resolve))
+    this.everReady = this.client.status === 'ready'
+    this.firstReady = new Promise((resolve) => {
+      if (this.everReady) return resolve()
+      this.client.once('ready', () => {
+        this.everReady = true
+        resolve()
+      })
+    })
   }
 
   get available() {
     return !this.closed && this.client.status === 'ready' && Date.now() >= this.skipUntil
+  }
+
+  /**
+   * `available`, except that before the first connection is ready (a fresh instance, with the
+   * client connecting on first use) it waits for it, bounded by the timeout. Otherwise an
+   * instance's first writes after start would never reach Redis, and a second instance could
+   * not share them. After that, a dropped connection is skipped at once (outage handling).
+   */
+  async awaitFirstConnection() {
+    if (this.available) return true
+    if (this.closed || this.everReady) return false
+    await withTimeout(this.firstReady, this.timeout, 'first connection').catch(() => {})
+    return this.available
   }
 
   /** Logs the first failure of an outage, not every failing request. */
@@ -273,7 +294,7 @@ class RedisTier extends EventEmitter {
   /** The entry under `key` as `{ value, lastModified, expireAt, tags }`, or null (also on failure). */
   async get(key) {
     try {
-      if (!this.available) return null
+      if (!(await this.awaitFirstConnection())) return null
       if (!this.synced) await withTimeout(this.syncedOnce, this.timeout, 'initial tag sync')
       const [m, x, t, v] = await this.run('get', () => this.client.hmgetBuffer(this.entryPrefix + key, 'm', 'x', 't', 'v'))
       if (!m || !v) return null
@@ -289,6 +310,7 @@ class RedisTier extends EventEmitter {
     const ttlEnd = Math.min(expireAt ?? Infinity, now + this.config.maxTtl * 1000)
     if (!(ttlEnd > now)) return false
     try {
+      if (!(await this.awaitFirstConnection())) return false
       const written = await this.run('set', () =>
         this.client.nnSetIfNewer(this.entryPrefix + key, String(lastModified), String(expireAt ?? 0), JSON.stringify(tags), bytes, String(Math.ceil(ttlEnd))),
       )

@@ -49,17 +49,21 @@ function execNode(script) {
  * Starts the upstream API (free port) and `next start` on `port` (0: a free one). Resolves
  * once Next is ready with `{ url, upstreamUrl, stop() }`.
  */
-export async function serveExample({ port = 0, stdout = process.stdout } = {}) {
+export async function serveExample({ port = 0, stdout = process.stdout, env = {}, upstreamUrl: sharedUpstream } = {}) {
   const require = appRequire()
-  const { startUpstream } = await import(join(app, 'upstream.mjs'))
-  const upstream = await startUpstream(0)
-  const upstreamUrl = `http://127.0.0.1:${upstream.address().port}`
+  let upstream = { close() {} }
+  let upstreamUrl = sharedUpstream
+  if (!upstreamUrl) {
+    const { startUpstream } = await import(join(app, 'upstream.mjs'))
+    upstream = await startUpstream(0)
+    upstreamUrl = `http://127.0.0.1:${upstream.address().port}`
+  }
   if (port === 0) port = await freePort()
   // The environment wins over examples/app/.env, as it does in Next.
   const server = spawn(process.execPath, [require.resolve('next/dist/bin/next'), 'start', '-p', String(port), '-H', '127.0.0.1'], {
     cwd: app,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', UPSTREAM_URL: upstreamUrl },
+    env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', UPSTREAM_URL: upstreamUrl, ...env },
     detached: process.platform !== 'win32',
   })
   const stop = () =>
@@ -104,4 +108,26 @@ async function freePort() {
       s.close(() => resolve(port))
     })
   })
+}
+
+/**
+ * A throwaway `redis-server` on a free loopback port (for `npm start -- --redis` without
+ * REDIS_URL). Resolves with `{ url, stop() }`.
+ */
+export async function startLocalRedis() {
+  const which = spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' })
+  if (which.status !== 0) throw new Error('--redis needs REDIS_URL or a local redis-server (apt-get install redis-server)')
+  const port = await freePort()
+  const child = spawn(which.stdout.trim(), ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
+  const { createConnection } = await import('node:net')
+  for (let i = 0; i < 100; i++) {
+    const up = await new Promise((resolve) => {
+      const sock = createConnection(port, '127.0.0.1', () => (sock.end(), resolve(true)))
+      sock.on('error', () => resolve(false))
+    })
+    if (up) return { url: `redis://127.0.0.1:${port}`, stop: () => child.kill('SIGTERM') }
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  child.kill('SIGKILL')
+  throw new Error('redis-server did not start')
 }

@@ -13,7 +13,7 @@ export default function Stats() {
             {Object.entries(stats).map(([k, v]) => (
               <tr key={k}>
                 <th style={{ textAlign: 'left', paddingRight: '1rem' }}>{k}</th>
-                <td>{v.toLocaleString('en')}</td>
+                <td>{typeof v === 'object' && v !== null ? JSON.stringify(v) : v.toLocaleString('en')}</td>
               </tr>
             ))}
           </tbody>
