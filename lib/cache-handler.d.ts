@@ -1,3 +1,5 @@
+import type { CacheStats as NativeCacheStats } from '../index'
+
 declare namespace NextNativeCacheHandler {
   interface CacheOptions {
     /**
@@ -37,21 +39,8 @@ declare namespace NextNativeCacheHandler {
     maxTtl?: number
   }
 
-  interface CacheStats {
-    hits: number
-    staleHits: number
-    misses: number
-    evictions: number
-    expirations: number
-    /** Sets refused because the entry was larger than `maxEntryBytes`. */
-    rejected: number
-    /** Bytes charged for live entries; never more than `capacity`. */
-    bytes: number
-    entries: number
-    capacity: number
-    maxEntryBytes: number
-    /** Tags in the revalidation manifest. */
-    tags: number
+  /** The native store's counters (`hits` include the hot tier's), plus the JS tiers'. */
+  interface CacheStats extends NativeCacheStats {
     /** Of `hits`, those served from the hot tier. */
     hotHits: number
     /** Bytes held by the hot tier. */
