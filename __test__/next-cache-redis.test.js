@@ -14,7 +14,7 @@ const fs = require('node:fs')
 const http = require('node:http')
 const path = require('node:path')
 const { startRedis, redisServerBinary } = require('./fixtures/redis-server')
-const { freePort, killGroup, sleep, spawnGroup } = require('./fixtures/processes')
+const { freePort, killGroup, nextBuild, nextStart, sleep } = require('./fixtures/processes')
 
 const ROOT = path.join(__dirname, '..')
 const FIXTURE = path.join(__dirname, 'fixtures', 'cache-app')
@@ -45,38 +45,6 @@ function startUpstream() {
       resolve(state)
     })
   })
-}
-
-const spawnNext = (args, env) => spawnGroup([NEXT_BIN, ...args], { cwd: FIXTURE, env })
-
-async function nextBuild(env) {
-  const child = spawnNext(['build'], env)
-  const timer = setTimeout(() => killGroup(child), 4 * 60_000)
-  try {
-    const { code, signal } = await child.exited
-    if (code !== 0) throw new Error(`next build failed (${code ?? signal}):\n${child.output}`)
-  } finally {
-    clearTimeout(timer)
-    await killGroup(child)
-  }
-}
-
-async function nextStart(env, port) {
-  const child = spawnNext(['start', '-p', String(port), '-H', '127.0.0.1'], env)
-  const deadline = Date.now() + 60_000
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`next start exited (${child.exitCode}):\n${child.output}`)
-    try {
-      const res = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(5000) })
-      await res.arrayBuffer()
-      if (res.status === 200) return child
-    } catch {
-      // not listening yet
-    }
-    await sleep(200)
-  }
-  await killGroup(child)
-  throw new Error(`next start did not answer within 60 s:\n${child.output}`)
 }
 
 const field = (html, id) => (html.match(new RegExp(`<p id="${id}">([^<]*)</p>`)) || [])[1]
@@ -150,13 +118,13 @@ test('two next start instances share one Redis', { skip, timeout: 8 * 60_000 }, 
   const started = Date.now()
   if (!(process.env.NEXT_CACHE_TEST_REUSE_BUILD === '1' && fs.existsSync(path.join(FIXTURE, DIST, 'BUILD_ID')))) {
     fs.rmSync(path.join(FIXTURE, DIST), { recursive: true, force: true })
-    await nextBuild(env)
+    await nextBuild(NEXT_BIN, { cwd: FIXTURE, env })
   }
   t.diagnostic(`next build: ${((Date.now() - started) / 1000).toFixed(1)} s`)
 
   const [portA, portB] = [await freePort(), await freePort()]
   const runEnv = { ...env, REDIS_URL: redis.url }
-  ;[a, b] = await Promise.all([nextStart(runEnv, portA), nextStart(runEnv, portB)])
+  ;[a, b] = await Promise.all([nextStart(NEXT_BIN, { cwd: FIXTURE, env: runEnv, port: portA }), nextStart(NEXT_BIN, { cwd: FIXTURE, env: runEnv, port: portB })])
   const A = client('A', portA)
   const B = client('B', portB)
 

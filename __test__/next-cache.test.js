@@ -16,7 +16,7 @@ const { spawnSync } = require('node:child_process')
 const fs = require('node:fs')
 const http = require('node:http')
 const path = require('node:path')
-const { freePort, killGroup, sleep, spawnGroup } = require('./fixtures/processes')
+const { freePort, killGroup, nextBuild, nextStart, sleep } = require('./fixtures/processes')
 
 const ROOT = path.join(__dirname, '..')
 const FIXTURE = path.join(__dirname, 'fixtures', 'cache-app')
@@ -62,44 +62,6 @@ function startUpstream() {
 // ---------------------------------------------------------------------------------------
 // Child processes: each in its own process group (detached) so `next start`'s workers die
 // with it; output kept (bounded) for failure messages.
-
-const spawnNext = (nextBin, args, env) =>
-  spawnGroup([nextBin, ...args], { cwd: env.__cwd, env: Object.fromEntries(Object.entries(env).filter(([k]) => k !== '__cwd')) })
-
-async function nextBuild(nextBin, env, timeoutMs) {
-  const child = spawnNext(nextBin, ['build'], env)
-  const timer = setTimeout(() => killGroup(child), timeoutMs)
-  try {
-    const { code, signal } = await child.exited
-    if (code !== 0) {
-      throw new Error(`next build failed (${code ?? signal}${signal === 'SIGTERM' ? `, timed out after ${timeoutMs} ms` : ''}):\n${child.output}`)
-    }
-    return child.output
-  } finally {
-    clearTimeout(timer)
-    await killGroup(child)
-  }
-}
-
-async function nextStart(nextBin, env, port) {
-  const child = spawnNext(nextBin, ['start', '-p', String(port), '-H', '127.0.0.1'], env)
-  const deadline = Date.now() + 60_000
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      throw Object.assign(new Error(`next start exited (${child.exitCode ?? child.signalCode}):\n${child.output}`), { child })
-    }
-    try {
-      const res = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(5000) })
-      await res.arrayBuffer()
-      if (res.status === 200) return child
-    } catch {
-      // not listening yet
-    }
-    await sleep(200)
-  }
-  await killGroup(child)
-  throw new Error(`next start did not answer within 60 s:\n${child.output}`)
-}
 
 // ---------------------------------------------------------------------------------------
 // HTTP against the app.
@@ -445,7 +407,6 @@ for (const major of majors) {
       const { CACHE_HANDLER, CACHE_MAX_MEMORY, ...inherited } = process.env // only `vars` decide
       const env = {
         ...inherited,
-        __cwd: appDir,
         NEXT_TELEMETRY_DISABLED: '1',
         NEXT_DIST_DIR: distName,
         UPSTREAM_URL: upstream.url,
@@ -458,7 +419,7 @@ for (const major of majors) {
       let started = Date.now()
       if (!reuse) {
         fs.rmSync(distDir, { recursive: true, force: true })
-        await nextBuild(nextBin, env, 4 * 60_000)
+        await nextBuild(nextBin, { cwd: appDir, env })
       }
       t.diagnostic(`next build: ${reuse ? 'reused' : `${((Date.now() - started) / 1000).toFixed(1)} s`}`)
 
@@ -466,7 +427,7 @@ for (const major of majors) {
       const port = await freePort()
       let server
       t.after(() => killGroup(server))
-      server = await nextStart(nextBin, env, port)
+      server = await nextStart(nextBin, { cwd: appDir, env, port })
       const trace = []
       try {
         await scenario(t, { client: makeClient(`http://127.0.0.1:${port}`, trace), upstream, distDir, nextMajor: major })
