@@ -1,7 +1,7 @@
 'use strict'
 
 const fs = require('node:fs')
-const { parseArgs } = require('node:util')
+const { parseCommandLine } = require('./args')
 const { usageError } = require('../errors')
 
 const summary = 'Print the content-hash build ID of a project, or explain why two differ'
@@ -53,27 +53,18 @@ function describe(change) {
 }
 
 async function run(argv) {
-  let parsed
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        dir: { type: 'string' },
-        env: { type: 'string', multiple: true },
-        include: { type: 'string', multiple: true },
-        exclude: { type: 'string', multiple: true },
-        salt: { type: 'string' },
-        'dist-dir': { type: 'string' },
-        json: { type: 'boolean' },
-        manifest: { type: 'string' },
-        explain: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    })
-  } catch (err) {
-    throw usageError(err.message)
-  }
+  const parsed = parseCommandLine(argv, {
+    dir: { type: 'string' },
+    env: { type: 'string', multiple: true },
+    include: { type: 'string', multiple: true },
+    exclude: { type: 'string', multiple: true },
+    salt: { type: 'string' },
+    'dist-dir': { type: 'string' },
+    json: { type: 'boolean' },
+    manifest: { type: 'string' },
+    explain: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  }, { allowPositionals: true })
   const { values, positionals } = parsed
   if (values.help) {
     process.stdout.write(HELP)

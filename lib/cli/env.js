@@ -1,6 +1,6 @@
 'use strict'
 
-const { parseArgs } = require('node:util')
+const { parseCommandLine } = require('./args')
 const { usageError } = require('../errors')
 
 const summary = 'Show the variables the .env files give a mode, or explain where each came from'
@@ -48,22 +48,14 @@ function explainText(result) {
 }
 
 async function run(argv) {
-  let parsed
-  try {
-    parsed = parseArgs({
-      args: argv,
-      options: {
-        dir: { type: 'string' },
-        mode: { type: 'string' },
-        dev: { type: 'boolean' },
-        explain: { type: 'boolean' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    })
-  } catch (err) {
-    throw usageError(err.message)
-  }
+  const parsed = parseCommandLine(argv, {
+    dir: { type: 'string' },
+    mode: { type: 'string' },
+    dev: { type: 'boolean' },
+    explain: { type: 'boolean' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  })
   const { values } = parsed
   if (values.help) {
     process.stdout.write(HELP)

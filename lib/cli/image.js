@@ -2,7 +2,7 @@
 
 const fs = require('node:fs')
 const path = require('node:path')
-const { parseArgs } = require('node:util')
+const { parseCommandLine } = require('./args')
 const { usageError } = require('../errors')
 
 const summary = 'Serve /_next/image-compatible image optimization as a standalone service'
@@ -95,24 +95,15 @@ async function serve(values) {
 }
 
 async function run(argv) {
-  let parsed
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        port: { type: 'string' },
-        host: { type: 'string', default: '0.0.0.0' },
-        'public-dir': { type: 'string' },
-        'dist-dir': { type: 'string' },
-        'cache-dir': { type: 'string' },
-        config: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    })
-  } catch (err) {
-    throw usageError(err.message)
-  }
+  const parsed = parseCommandLine(argv, {
+    port: { type: 'string' },
+    host: { type: 'string', default: '0.0.0.0' },
+    'public-dir': { type: 'string' },
+    'dist-dir': { type: 'string' },
+    'cache-dir': { type: 'string' },
+    config: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  }, { allowPositionals: true })
   const { values, positionals } = parsed
   if (values.help || positionals.length === 0) {
     process.stdout.write(HELP)
