@@ -359,4 +359,4 @@ function decode(buf) {
   return revive(JSON.parse(buf.toString('utf8', 5, base)))
 }
 
-module.exports = { sharedStore, cacheStats, closeShared, resolveConfig, encode, decode, warnOnce, DEFAULT_MAX_MEMORY }
+module.exports = { sharedStore, cacheStats, closeShared, resolveConfig, encode, decode, warnOnce }
