@@ -417,6 +417,29 @@ fn truncations_and_bit_flips_never_panic() {
   }
 }
 
+/// libjpeg warnings while pixels are read fail the decode (sharp's `failOn: 'warning'`);
+/// stray bytes before EOI, noticed only while finishing, do not. Both checked against sharp.
+#[test]
+fn jpeg_corruption_fails_like_sharp() {
+  let noise: Vec<u8> = (0..96 * 64 * 3).map(|i: u32| ((i * 7919) % 251) as u8).collect();
+  let good = jpeg_rgb(96, 64, &noise);
+  let mid = good.len() / 2;
+  let dropped = [&good[..mid], &good[mid + 200..]].concat();
+  match optimize(&dropped, &opts(32, OutputFormat::Webp)) {
+    Err(ImageError::Decode { format, reason }) => {
+      assert_eq!(format, "JPEG");
+      assert!(reason.starts_with("Corrupt JPEG data"), "{reason}");
+    }
+    other => panic!("expected a decode error, got {other:?}"),
+  }
+  let n = good.len();
+  let stray = [&good[..n - 2], &[0x12, 0x34, 0x56][..], &good[n - 2..]].concat();
+  let out = optimize(&stray, &opts(32, OutputFormat::Png)).expect("sharp decodes this too");
+  assert_eq!((out.width, out.height), (32, 21));
+  // The decoder still works on this thread after both.
+  assert!(optimize(&good, &opts(32, OutputFormat::Png)).is_ok());
+}
+
 #[test]
 fn error_messages_name_the_problem() {
   let e = ImageError::TooManyPixels {
