@@ -11,8 +11,11 @@
 //! used; Next passes animated GIF/APNG/WebP through untouched, so check
 //! [`Metadata::animated`] first, as Next does.
 //!
-//! The one thing to know: everything is synchronous, CPU-bound and single-image; the caller
-//! owns concurrency (only AVIF encoding may use threads, see [`OptimizeOptions::threads`]).
+//! The one thing to know: everything is synchronous, CPU-bound and single-image, and at most
+//! [`max_concurrency`] `optimize` calls (the core count) run at once in a process; more
+//! callers wait for a slot before decoding anything, so a burst of requests cannot hold a
+//! decoded image per thread. Only AVIF encoding uses more than the calling thread (see
+//! [`OptimizeOptions::threads`]).
 //!
 //! # Native (C) dependencies, and why
 //! - **mozjpeg** (`mozjpeg` → `mozjpeg-sys`, IJG + BSD-3 + zlib): Next asks sharp for
@@ -55,6 +58,7 @@ mod decode;
 mod encode;
 mod error;
 mod format;
+mod gate;
 mod negotiate;
 mod palette;
 
@@ -174,6 +178,12 @@ pub fn metadata(input: &[u8]) -> Result<Metadata, ImageError> {
   })
 }
 
+/// How many [`optimize`] calls may decode and encode at once in this process (the number of
+/// cores); further calls wait their turn.
+pub fn max_concurrency() -> usize {
+  gate::global().limit()
+}
+
 /// Output size for `resize(width, undefined, { withoutEnlargement: true })`.
 fn target_size(src_w: u32, src_h: u32, width: u32) -> (u32, u32) {
   if width >= src_w {
@@ -219,6 +229,7 @@ pub fn optimize(input: &[u8], opts: &OptimizeOptions) -> Result<Optimized, Image
     None => target_size(disp_w, disp_h, opts.width),
   };
   let shrink = (f64::from(disp_w) / f64::from(out_w)).min(f64::from(disp_h) / f64::from(out_h));
+  let _slot = gate::global().enter();
   let mut raster = decode::decode(input, format, opts.max_input_pixels, shrink)?;
   // Resize in stored orientation, then rotate the (smaller) result.
   let (stored_w, stored_h) = if swap { (out_h, out_w) } else { (out_w, out_h) };
