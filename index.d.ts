@@ -230,8 +230,9 @@ export interface OptimizeImageOptions {
   /** 1–100, default 75. */
   quality?: number
   /**
-   * `avif`, `webp`, `jpeg` or `png` (or the MIME type). Default: negotiated from `accept`
-   * among `formats`, else the source's format (JPEG for WebP/AVIF sources), as Next does.
+   * `avif`, `webp`, `jpeg`, `png`, `gif` or `tiff` (or the MIME type). Default: negotiated
+   * from `accept` among `formats`, else the source's format (JPEG for WebP/AVIF sources, PNG
+   * for BMP), as Next does.
    */
   format?: string
   /** The request's `Accept` header. */

@@ -9,9 +9,9 @@
 // native `optimizeImage`. Research notes: shared/research/image.md §1 (cited as §1.x).
 //
 // Deliberate differences (each also in the README):
-// - GIF/TIFF sources without a negotiated format come out as PNG (Next: GIF/TIFF); AVIF and
-//   JPEG 2000 *input* cannot be decoded, so like any failed decode they are served as the
-//   original bytes (Next decodes AVIF).
+// - AVIF, JPEG 2000 and JPEG-in-TIFF *input* cannot be decoded, so like any failed decode
+//   they are served as the original bytes (Next decodes them). GIF and TIFF sources are
+//   re-encoded as GIF and TIFF, as in Next, by different encoders (see the README).
 // - Local URLs read files from `publicDir` (and `distDir/static` for `/_next/static/...`)
 //   instead of running Next's router: pages, rewrites and the legacy `<app>/static/` folder
 //   are not sources, and files added after start are found (Next lists `public/` once).
@@ -800,7 +800,7 @@ async function fetchLocalImage(c, href) {
 const ANIMATABLE_TYPES = [WEBP, PNG, GIF]
 const BYPASS_TYPES = [SVG, ICO, ICNS, BMP, JXL, HEIC]
 // What the native encoder writes for each content type Next would ask sharp for.
-const NATIVE_FORMAT = { [AVIF]: 'avif', [WEBP]: 'webp', [JPEG]: 'jpeg', [PNG]: 'png', [GIF]: 'png', [TIFF]: 'png' }
+const NATIVE_FORMAT = { [AVIF]: 'avif', [WEBP]: 'webp', [JPEG]: 'jpeg', [PNG]: 'png', [GIF]: 'gif', [TIFF]: 'tiff' }
 
 /** Runs at most `size` jobs at once; the rest wait in arrival order. */
 class Queue {

@@ -68,7 +68,49 @@ pub(crate) fn encode(
     OutputFormat::Webp => encode_webp(r, quality),
     OutputFormat::Avif => encode_avif(r, quality, avif_speed, threads),
     OutputFormat::Png => crate::palette::encode_png(r),
+    OutputFormat::Gif => encode_gif(r),
+    OutputFormat::Tiff => encode_tiff(r),
   }
+}
+
+fn color_type(r: &Raster) -> image::ExtendedColorType {
+  if r.channels == 4 {
+    image::ExtendedColorType::Rgba8
+  } else {
+    image::ExtendedColorType::Rgb8
+  }
+}
+
+/// A single-frame GIF: NeuQuant palette of up to 256 colours (speed 10, `image`'s default);
+/// fully transparent pixels map to the transparent index.
+fn encode_gif(r: &Raster) -> Result<Vec<u8>, ImageError> {
+  let mut out = Vec::new();
+  {
+    // The trailer is written when the encoder drops, so it must drop before `out` is used.
+    let mut encoder = image::codecs::gif::GifEncoder::new_with_speed(&mut out, 10);
+    encoder
+      .encode(&r.data, r.width, r.height, color_type(r))
+      .map_err(|e| ImageError::encode("GIF", e))?;
+  }
+  Ok(out)
+}
+
+/// A baseline TIFF, LZW-compressed with the horizontal predictor (lossless), RGB or RGBA.
+fn encode_tiff(r: &Raster) -> Result<Vec<u8>, ImageError> {
+  use tiff::encoder::{colortype, Compression, Predictor, TiffEncoder};
+  let err = |e: tiff::TiffError| ImageError::encode("TIFF", e);
+  let mut out = std::io::Cursor::new(Vec::new());
+  let mut encoder = TiffEncoder::new(&mut out)
+    .map_err(err)?
+    .with_compression(Compression::Lzw)
+    .with_predictor(Predictor::Horizontal);
+  if r.channels == 4 {
+    encoder.write_image::<colortype::RGBA8>(r.width, r.height, &r.data)
+  } else {
+    encoder.write_image::<colortype::RGB8>(r.width, r.height, &r.data)
+  }
+  .map_err(err)?;
+  Ok(out.into_inner())
 }
 
 /// `jpeg({ quality, mozjpeg: true })`: trellis quantisation, overshoot deringing, progressive,

@@ -1,6 +1,7 @@
 //! `/_next/image`'s optimizer without sharp: decode JPEG/PNG/WebP/GIF/BMP/TIFF, auto-orient
 //! from EXIF, convert to sRGB (ICC and CMYK), Lanczos3-resize (never enlarging), strip all
-//! metadata and encode JPEG/PNG/WebP/AVIF with the settings Next 16.4.6 gives sharp.
+//! metadata and encode JPEG/PNG/WebP/AVIF with the settings Next 16.4.6 gives sharp (and GIF or
+//! TIFF for such sources, which Next re-encodes in their own format).
 //! Entry points: [`optimize`], [`metadata`], [`blur_placeholder`].
 //!
 //! It refuses, with a distinct [`ImageError::code`]: empty input, bytes that are not a
@@ -49,6 +50,8 @@
 //!   rav1e's file is content-dependent versus libaom's: +65 % on that photo, equal on
 //!   flow-5120x2880.jpg (12.36 vs 12.47 KB). Calibrating on a perceptual metric is open work.
 //! - PNG: exoquant k-means palette instead of libimagequant; sizes and dithering differ.
+//! - GIF: `image`'s encoder (NeuQuant palette, no dithering) instead of cgif + libimagequant.
+//! - TIFF: lossless LZW with the horizontal predictor; sharp's default is JPEG-in-TIFF q80.
 //! - Untagged CMYK uses the textbook CMYK→RGB formula; libvips uses a bundled CMYK profile.
 //! - WebP inputs are decoded at full size (libwebp's scaled decode is not available).
 //! - Grey images are written as RGB (sharp keeps one band for JPEG).
@@ -85,6 +88,10 @@ pub enum OutputFormat {
   Png,
   Webp,
   Avif,
+  /// For GIF sources that negotiated nothing else (Next keeps GIF).
+  Gif,
+  /// For TIFF sources that negotiated nothing else (Next keeps TIFF).
+  Tiff,
 }
 
 impl OutputFormat {
@@ -94,6 +101,8 @@ impl OutputFormat {
       OutputFormat::Png => "image/png",
       OutputFormat::Webp => "image/webp",
       OutputFormat::Avif => "image/avif",
+      OutputFormat::Gif => "image/gif",
+      OutputFormat::Tiff => "image/tiff",
     }
   }
 }

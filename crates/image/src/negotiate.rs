@@ -35,12 +35,14 @@ pub fn negotiate_format(accept: &str, formats: &[OutputFormat]) -> Option<Output
 }
 
 /// The format Next re-encodes to when nothing was negotiated: JPEG for WebP/AVIF sources (old
-/// browsers), else the source's own format. GIF, BMP and TIFF sources, which Next re-encodes
-/// with their own encoders, come out as PNG here (lossless, alpha kept).
+/// browsers), else the source's own format. BMP, which Next never optimizes (it serves it
+/// unchanged), comes out as PNG here.
 pub fn fallback_format(source: InputFormat) -> OutputFormat {
   match source {
     InputFormat::Jpeg | InputFormat::Webp | InputFormat::Avif => OutputFormat::Jpeg,
-    InputFormat::Png | InputFormat::Gif | InputFormat::Bmp | InputFormat::Tiff => OutputFormat::Png,
+    InputFormat::Png | InputFormat::Bmp => OutputFormat::Png,
+    InputFormat::Gif => OutputFormat::Gif,
+    InputFormat::Tiff => OutputFormat::Tiff,
   }
 }
 

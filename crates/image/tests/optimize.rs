@@ -25,6 +25,8 @@ fn assert_magic(data: &[u8], format: OutputFormat) {
     OutputFormat::Png => data.starts_with(b"\x89PNG\r\n\x1a\n"),
     OutputFormat::Webp => data.starts_with(b"RIFF") && &data[8..12] == b"WEBP",
     OutputFormat::Avif => &data[4..12] == b"ftypavif",
+    OutputFormat::Gif => data.starts_with(b"GIF89a"),
+    OutputFormat::Tiff => data.starts_with(b"II*\0") || data.starts_with(b"MM\0*"),
   };
   assert!(
     ok,
@@ -51,6 +53,8 @@ fn every_output_format_has_right_magic_and_size() {
     OutputFormat::Png,
     OutputFormat::Webp,
     OutputFormat::Avif,
+    OutputFormat::Gif,
+    OutputFormat::Tiff,
   ] {
     let out = optimize(&src, &opts(32, format)).unwrap();
     assert_eq!((out.width, out.height), (32, 24), "{format:?}");
@@ -58,6 +62,45 @@ fn every_output_format_has_right_magic_and_size() {
     assert_magic(&out.data, format);
     assert_eq!(decoded_size(&out.data, format), (32, 24), "{format:?}");
   }
+}
+
+/// GIF and TIFF sources stay GIF and TIFF when nothing else is negotiated, as in Next.
+#[test]
+fn gif_and_tiff_sources_keep_their_format() {
+  use next_native_image::fallback_format;
+  assert_eq!(fallback_format(InputFormat::Gif), OutputFormat::Gif);
+  assert_eq!(fallback_format(InputFormat::Tiff), OutputFormat::Tiff);
+  assert_eq!(fallback_format(InputFormat::Bmp), OutputFormat::Png);
+
+  // TIFF is lossless: a half-transparent source (no resize) comes back pixel for pixel.
+  let rgba = half_transparent_rgba(40, 20);
+  let mut tiff = std::io::Cursor::new(Vec::new());
+  image::DynamicImage::ImageRgba8(image::RgbaImage::from_raw(40, 20, rgba.clone()).unwrap())
+    .write_to(&mut tiff, image::ImageFormat::Tiff)
+    .unwrap();
+  let out = optimize(tiff.get_ref(), &opts(40, OutputFormat::Tiff)).unwrap();
+  assert_magic(&out.data, OutputFormat::Tiff);
+  let img = decode_rgba(&out.data);
+  assert_eq!(img.dimensions(), (40, 20));
+  assert_eq!(img.into_raw(), rgba);
+  let smaller = optimize(tiff.get_ref(), &opts(20, OutputFormat::Tiff)).unwrap();
+  assert_eq!(decode_rgba(&smaller.data).dimensions(), (20, 10));
+
+  // GIF: a palette, so a flat colour survives exactly; fully transparent pixels stay so.
+  let mut px = solid(30, 30, &[20, 200, 90, 255]);
+  for p in px.chunks_exact_mut(4).take(30 * 15) {
+    p.copy_from_slice(&[0, 0, 0, 0]);
+  }
+  let mut gif = Vec::new();
+  image::codecs::gif::GifEncoder::new(&mut gif)
+    .encode(&px, 30, 30, image::ExtendedColorType::Rgba8)
+    .unwrap();
+  let out = optimize(&gif, &opts(30, OutputFormat::Gif)).unwrap();
+  assert_magic(&out.data, OutputFormat::Gif);
+  let img = decode_rgba(&out.data);
+  assert_eq!(img.dimensions(), (30, 30));
+  assert_eq!(img.get_pixel(5, 2).0[3], 0, "top half transparent");
+  assert_eq!(img.get_pixel(5, 25).0, [20, 200, 90, 255]);
 }
 
 #[test]

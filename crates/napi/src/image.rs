@@ -20,8 +20,9 @@ pub struct OptimizeImageOptions {
   pub width: u32,
   /// 1–100, default 75.
   pub quality: Option<u32>,
-  /// `avif`, `webp`, `jpeg` or `png` (or the MIME type). Default: negotiated from `accept`
-  /// among `formats`, else the source's format (JPEG for WebP/AVIF sources), as Next does.
+  /// `avif`, `webp`, `jpeg`, `png`, `gif` or `tiff` (or the MIME type). Default: negotiated
+  /// from `accept` among `formats`, else the source's format (JPEG for WebP/AVIF sources, PNG
+  /// for BMP), as Next does.
   pub format: Option<String>,
   /// The request's `Accept` header.
   pub accept: Option<String>,
@@ -66,8 +67,10 @@ fn parse_format(name: &str) -> Result<core::OutputFormat, CodedError> {
     "webp" => Ok(core::OutputFormat::Webp),
     "jpeg" | "jpg" => Ok(core::OutputFormat::Jpeg),
     "png" => Ok(core::OutputFormat::Png),
+    "gif" => Ok(core::OutputFormat::Gif),
+    "tiff" | "tif" => Ok(core::OutputFormat::Tiff),
     _ => Err(invalid(format!(
-      "unsupported output format {name:?}; expected avif, webp, jpeg or png"
+      "unsupported output format {name:?}; expected avif, webp, jpeg, png, gif or tiff"
     ))),
   }
 }
