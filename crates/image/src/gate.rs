@@ -31,7 +31,10 @@ impl Gate {
   pub(crate) fn enter(&self) -> Permit<'_> {
     let mut busy = self.lock();
     while *busy >= self.limit {
-      busy = self.freed.wait(busy).unwrap_or_else(PoisonError::into_inner);
+      busy = self
+        .freed
+        .wait(busy)
+        .unwrap_or_else(PoisonError::into_inner);
     }
     *busy += 1;
     Permit(self)

@@ -464,7 +464,9 @@ fn truncations_and_bit_flips_never_panic() {
 /// stray bytes before EOI, noticed only while finishing, do not. Both checked against sharp.
 #[test]
 fn jpeg_corruption_fails_like_sharp() {
-  let noise: Vec<u8> = (0..96 * 64 * 3).map(|i: u32| ((i * 7919) % 251) as u8).collect();
+  let noise: Vec<u8> = (0..96 * 64 * 3)
+    .map(|i: u32| ((i * 7919) % 251) as u8)
+    .collect();
   let good = jpeg_rgb(96, 64, &noise);
   let mid = good.len() / 2;
   let dropped = [&good[..mid], &good[mid + 200..]].concat();
