@@ -400,24 +400,6 @@ mod turbo {
     err
   }
 
-  /// libjpeg allocates through the C heap, not our allocator: a progressive 5120×2880 JPEG
-  /// needs a 44 MB coefficient buffer. glibc keeps such freed blocks in per-thread arenas
-  /// (its mmap threshold rises to 32 MB after the first big free), so each libuv worker ends
-  /// up holding a decode's worth of memory it never returns. With 16 requests for that photo
-  /// in flight (two decoding at a time), trimming after each decode took peak RSS from
-  /// 580–600 MiB to 430–450 MiB for about 10 % more wall time. `malloc_trim` only hands back
-  /// pages that are already free; it changes no allocator setting of the host process.
-  fn release_c_heap() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-      extern "C" {
-        fn malloc_trim(pad: usize) -> std::os::raw::c_int;
-      }
-      // SAFETY: glibc's malloc_trim is thread-safe and has no preconditions.
-      unsafe { malloc_trim(0) };
-    }
-  }
-
   /// Decodes to interleaved 8-bit RGB at `1/factor` scale (factor 1, 2, 4 or 8).
   pub(super) fn decode_rgb(input: &[u8], factor: u32) -> Result<(u32, u32, Vec<u8>), ImageError> {
     let run = || -> std::io::Result<(u32, u32, Vec<u8>)> {
@@ -435,7 +417,7 @@ mod turbo {
       Ok((width, height, data))
     };
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(run));
-    release_c_heap();
+    crate::heap::release_c_heap();
     match result {
       Ok(Ok(decoded)) => Ok(decoded),
       Ok(Err(e)) => Err(ImageError::decode("JPEG", e)),

@@ -62,6 +62,7 @@ mod encode;
 mod error;
 mod format;
 mod gate;
+mod heap;
 mod negotiate;
 mod palette;
 

@@ -120,7 +120,19 @@ fn optimize_impl(
   options: &OptimizeImageOptions,
 ) -> Result<core::Optimized, CodedError> {
   let opts = resolve(input, options)?;
-  Ok(core::optimize(input, &opts)?)
+  let result = core::optimize(input, &opts);
+  release_freed_pages();
+  Ok(result?)
+}
+
+/// An optimization frees tens of MB of pixel buffers at once. mimalloc would keep those pages
+/// resident for its purge delay (10 ms) on each worker thread, long enough for the next
+/// image's buffers to stack on top: with 16 requests in flight, forcing the purge right away
+/// took peak RSS from 279–316 MiB to about 220 MiB. Image calls only: the env and cache paths
+/// keep mimalloc's reuse of warm pages.
+fn release_freed_pages() {
+  // SAFETY: mi_collect has no preconditions; it runs on the allocator in use (ours).
+  unsafe { libmimalloc_sys::mi_collect(true) };
 }
 
 fn to_js(o: core::Optimized) -> OptimizedImage {
