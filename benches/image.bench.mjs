@@ -85,15 +85,23 @@ try {
     }
   }
 
-  // 16 in flight, per format, at 1080 over the photos.
+  // 16 in flight, per format, at 1080 over the photos: median wall time and median peak RSS
+  // of RUNS alternating runs, each in a fresh process.
   const photoFiles = inputs.filter((i) => !i.name.startsWith('synthetic')).map((i) => i.path)
   const inflight = {}
   for (const format of FORMATS) {
+    const runs = { ours: [], sharp: [] }
+    for (let r = 0; r < RUNS; r++) {
+      for (const impl of ['ours', 'sharp']) {
+        const out = execFileSync(process.execPath, [join(root, 'benches', 'anchors', 'image-worker.cjs'), impl, format, '1080', ...photoFiles], { encoding: 'utf8' })
+        runs[impl].push(JSON.parse(out.trim().split('\n').pop()))
+      }
+    }
     inflight[format] = {}
     for (const impl of ['ours', 'sharp']) {
-      const out = execFileSync(process.execPath, [join(root, 'benches', 'anchors', 'image-worker.cjs'), impl, format, '1080', ...photoFiles], { encoding: 'utf8' })
-      inflight[format][impl] = JSON.parse(out.trim().split('\n').pop())
+      inflight[format][impl] = { wallMs: median(runs[impl].map((x) => x.wallMs)), maxRssMiB: median(runs[impl].map((x) => x.maxRssMiB)) }
     }
+    process.stdout.write(`16 in flight ${format}: ${JSON.stringify(inflight[format])}\n`)
   }
 
   const geo = (xs) => Math.exp(xs.reduce((a, x) => a + Math.log(x), 0) / xs.length)
