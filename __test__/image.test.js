@@ -93,6 +93,43 @@ test('alpha survives in PNG, WebP and AVIF', async () => {
   }
 })
 
+test('AVIF input: decoded as sharp (libheif) decodes it, alpha and P3 included', async () => {
+  // Photo content, encoded by sharp's libaom; the reference pixels are sharp's own decode.
+  const base = await sharp(photo('path-2560x1600.jpg')).resize(320).toBuffer()
+  const cases = [
+    ['4:2:0', await sharp(base).avif({ quality: 60, chromaSubsampling: '4:2:0' }).toBuffer()],
+    ['4:4:4', await sharp(base).avif({ quality: 60, chromaSubsampling: '4:4:4' }).toBuffer()],
+    ['alpha', await sharp(base).ensureAlpha(0.5).avif({ quality: 60 }).toBuffer()],
+  ]
+  for (const [name, avif] of cases) {
+    const meta = native.imageMetadata(avif)
+    assert.deepEqual([meta.format, meta.width, meta.height], ['avif', 320, 200], name)
+    // TIFF: our lossless output (PNG would be palette-quantised). failOn 'none': our RGBA TIFF
+    // has no ExtraSamples tag, which libtiff warns about.
+    const out = await native.optimizeImage(avif, { width: 320, format: 'tiff' })
+    const ours = await sharp(out.data, { failOn: 'none' }).ensureAlpha().raw().toBuffer()
+    const ref = await sharp(avif).ensureAlpha().raw().toBuffer()
+    assert.equal(ours.length, ref.length, name)
+    let sum = 0
+    let worst = 0
+    for (let i = 0; i < ref.length; i++) {
+      const d = Math.abs(ours[i] - ref[i])
+      sum += d
+      worst = Math.max(worst, d)
+    }
+    const mean = sum / ref.length
+    // Same YUV→RGB maths and nearest-neighbour chroma as libheif: rounding differences only.
+    assert.ok(mean < 0.1 && worst <= 2, `${name}: mean abs difference ${mean.toFixed(3)}, worst ${worst}`)
+  }
+  // A Display P3 AVIF (ICC in colr) comes out as the sRGB colour it was made from.
+  const srgb = [180, 60, 60]
+  const solid = await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: srgb[0], g: srgb[1], b: srgb[2] } } }).png().toBuffer()
+  const p3 = await sharp(solid).withIccProfile('p3').avif({ quality: 90, chromaSubsampling: '4:4:4' }).toBuffer()
+  const out = await native.optimizeImage(p3, { width: 32, format: 'png' })
+  const got = await pixel(out.data, 16, 16)
+  assert.ok(near(got.slice(0, 3), srgb, 8), `P3 AVIF: ${got} is not close to sRGB ${srgb}`)
+})
+
 test('async and sync give the same bytes; the input buffer may change after the call', async () => {
   const src = Buffer.from(photo('dune.jpg'))
   const pending = native.optimizeImage(src, { width: 320, format: 'webp', quality: 60 })

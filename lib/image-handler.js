@@ -9,8 +9,8 @@
 // native `optimizeImage`. Research notes: shared/research/image.md §1 (cited as §1.x).
 //
 // Deliberate differences (each also in the README):
-// - AVIF, JPEG 2000 and JPEG-in-TIFF *input* cannot be decoded, so like any failed decode
-//   they are served as the original bytes (Next decodes them). GIF and TIFF sources are
+// - JPEG 2000 and JPEG-in-TIFF *input* cannot be decoded, so like any failed decode they
+//   are served as the original bytes (Next decodes them). GIF and TIFF sources are
 //   re-encoded as GIF and TIFF, as in Next, by different encoders (see the README).
 // - Local URLs read files from `publicDir` (and `distDir/static` for `/_next/static/...`)
 //   instead of running Next's router: pages, rewrites and the legacy `<app>/static/` folder

@@ -39,7 +39,7 @@ export function ensureNodeModules(dir = root) {
 const onPath = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0
 
 /**
- * The image codecs' SIMD assembly (mozjpeg, rav1e) needs `nasm` on x86_64. Install it with
+ * The image codecs' SIMD assembly (mozjpeg, rav1e, rav1d) needs `nasm` on x86_64. Install it with
  * apt-get where that works (root on Debian/Ubuntu, as in CI); otherwise say what to do.
  */
 function ensureNasm() {

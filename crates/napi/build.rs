@@ -6,4 +6,11 @@ fn main() {
     std::env::var("TARGET").unwrap_or_default()
   );
   napi_build::setup();
+  // rav1d's x86-64/aarch64 assembly reaches its Rust tables with PC-relative relocations,
+  // which a shared object accepts only for symbols that bind locally (memorysafety/rav1d#1367).
+  if std::env::var("CARGO_CFG_TARGET_VENDOR").as_deref() != Ok("apple")
+    && std::env::var("CARGO_CFG_TARGET_FAMILY").as_deref() == Ok("unix")
+  {
+    println!("cargo:rustc-link-arg-cdylib=-Wl,-Bsymbolic");
+  }
 }

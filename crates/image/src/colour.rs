@@ -1,7 +1,10 @@
 //! Colour management: everything leaves as 8-bit sRGB without a profile, like sharp's default
 //! output (Next never calls `keepIccProfile`). moxcms does the ICC maths in pure Rust.
 
-use moxcms::{ColorProfile, DataColorSpace, Layout, TransformOptions};
+use moxcms::{
+  CicpColorPrimaries, CicpProfile, ColorProfile, DataColorSpace, Layout, MatrixCoefficients,
+  TransferCharacteristics, TransformOptions,
+};
 
 /// Converts interleaved RGB/RGBA pixels from the given ICC profile to sRGB in place.
 /// Profiles that do not parse, are not RGB, or are already sRGB leave the pixels untouched
@@ -30,6 +33,34 @@ pub(crate) fn rgb_to_srgb(icc: &[u8], channels: usize, data: &mut [u8]) {
   if transform.transform(data, &mut out).is_ok() {
     data.copy_from_slice(&out);
   }
+}
+
+/// An ICC profile for AVIF/H.273 colour primaries and transfer characteristics (`colr` nclx or
+/// the AV1 sequence header), for [`rgb_to_srgb`]; `None` when the pixels are taken as sRGB.
+/// Primaries: BT.709, unspecified and unknown codes are sRGB's; the others moxcms knows
+/// (Display P3, DCI-P3, BT.2020, BT.601/SMPTE 240, BT.470, film, EBU 3213) are converted.
+/// Transfer: gamma 2.2 (4), gamma 2.8 (5) and linear (8) are honoured; everything else,
+/// including the BT.709 family and HDR (PQ, HLG, not tone-mapped), is taken as sRGB's curve.
+pub(crate) fn profile_for_cicp(primaries: u16, transfer: u16) -> Option<Vec<u8>> {
+  let primaries = match primaries {
+    4..=9 | 11 | 12 | 22 => primaries as u8,
+    _ => 1,
+  };
+  let transfer = match transfer {
+    4 | 5 | 8 => transfer as u8,
+    _ => 13,
+  };
+  if primaries == 1 && transfer == 13 {
+    return None;
+  }
+  let profile = ColorProfile::new_from_cicp(CicpProfile {
+    color_primaries: CicpColorPrimaries::try_from(primaries).ok()?,
+    transfer_characteristics: TransferCharacteristics::try_from(transfer).ok()?,
+    matrix_coefficients: MatrixCoefficients::Bt709,
+    full_range: true,
+  });
+  profile.red_trc.as_ref()?;
+  profile.encode().ok()
 }
 
 /// sRGB profiles (by colorants and curve) skip the transform: it would be an identity.

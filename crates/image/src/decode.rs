@@ -1,5 +1,5 @@
 //! Header parsing and decoding to 8-bit RGB/RGBA, with sharp's JPEG shrink-on-load and the
-//! pixel limit checked from the header before any pixel buffer exists.
+//! pixel limit checked from the header before any pixel buffer exists. AVIF is in `avif.rs`.
 
 use std::io::Cursor;
 
@@ -81,9 +81,10 @@ fn image_format(format: InputFormat) -> Result<image::ImageFormat, ImageError> {
     InputFormat::Bmp => image::ImageFormat::Bmp,
     InputFormat::Tiff => image::ImageFormat::Tiff,
     InputFormat::Jpeg => image::ImageFormat::Jpeg,
+    // Read by `avif.rs`, never by `image`.
     InputFormat::Avif => {
       return Err(ImageError::UnsupportedFormat {
-        what: "AVIF input (decoding needs dav1d, not built in)".to_string(),
+        what: "AVIF through the image crate".to_string(),
       })
     }
   })
@@ -127,7 +128,7 @@ pub(crate) fn header(input: &[u8], format: InputFormat) -> Result<Header, ImageE
         has_alpha: false,
       })
     }
-    InputFormat::Avif => avif_header(input),
+    InputFormat::Avif => crate::avif::header(input),
     _ => {
       let mut dec = image_decoder(input, format, u64::MAX)?;
       let (width, height) = dec.dimensions();
@@ -139,40 +140,6 @@ pub(crate) fn header(input: &[u8], format: InputFormat) -> Result<Header, ImageE
         has_alpha: dec.color_type().has_alpha(),
       })
     }
-  })
-}
-
-/// AVIF header from the `ispe` (size), `irot` (orientation) properties and the alpha
-/// auxiliary URN; enough for `metadata()` without an AV1 decoder.
-fn avif_header(input: &[u8]) -> Result<Header, ImageError> {
-  let find = |needle: &[u8]| input.windows(needle.len()).position(|w| w == needle);
-  let pos = find(b"ispe").ok_or_else(|| ImageError::decode("AVIF", "no ispe (image size) box"))?;
-  let at = |o: usize| -> Option<u32> {
-    input
-      .get(o..o + 4)
-      .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
-  };
-  // ispe: type, version+flags (4), width (4), height (4).
-  let (width, height) = match (at(pos + 8), at(pos + 12)) {
-    (Some(w), Some(h)) => (w, h),
-    _ => return Err(ImageError::decode("AVIF", "truncated ispe box")),
-  };
-  // irot: anticlockwise quarter turns. `imir` (mirroring) is rare and ignored here.
-  let orientation = match find(b"irot")
-    .and_then(|p| input.get(p + 4))
-    .map_or(0, |a| a & 3)
-  {
-    1 => 8,
-    2 => 3,
-    3 => 6,
-    _ => 1,
-  };
-  let has_alpha = find(b"urn:mpeg:mpegB:cicp:systems:auxiliary:alpha").is_some();
-  Ok(Header {
-    width,
-    height,
-    orientation,
-    has_alpha,
   })
 }
 
@@ -230,6 +197,7 @@ pub(crate) fn decode(
 ) -> Result<Raster, ImageError> {
   guarded(format, || match format {
     InputFormat::Jpeg => decode_jpeg(input, limit, shrink),
+    InputFormat::Avif => crate::avif::decode(input, limit),
     _ => decode_with_image(input, format, limit),
   })
 }

@@ -1,22 +1,24 @@
-//! `/_next/image`'s optimizer without sharp: decode JPEG/PNG/WebP/GIF/BMP/TIFF, auto-orient
-//! from EXIF, convert to sRGB (ICC and CMYK), Lanczos3-resize (never enlarging), strip all
-//! metadata and encode JPEG/PNG/WebP/AVIF with the settings Next 16.4.6 gives sharp (and GIF or
-//! TIFF for such sources, which Next re-encodes in their own format).
-//! Entry points: [`optimize`], [`metadata`], [`blur_placeholder`].
+//! `/_next/image`'s optimizer without sharp: decode JPEG/PNG/WebP/AVIF/GIF/BMP/TIFF,
+//! auto-orient (EXIF, AVIF `irot`/`imir`), convert to sRGB (ICC, CMYK, AVIF nclx),
+//! Lanczos3-resize (never enlarging), strip all metadata and encode JPEG/PNG/WebP/AVIF with the
+//! settings Next 16.4.6 gives sharp (and GIF or TIFF for such sources, which Next re-encodes in
+//! their own format). Entry points: [`optimize`], [`metadata`], [`blur_placeholder`].
 //!
 //! It refuses, with a distinct [`ImageError::code`]: empty input, bytes that are not a
-//! raster image we read (SVG, ICO, PDF, text, and AVIF *input*, which would need dav1d), headers
-//! over [`DEFAULT_MAX_INPUT_PIXELS`] (checked before any pixel buffer is allocated), and
-//! truncated or corrupt data. It never panics on bad input: decoder panics are caught and
-//! reported as `IMAGE_DECODE`. Animated inputs are not refused but only their first frame is
-//! used; Next passes animated GIF/APNG/WebP through untouched, so check
-//! [`Metadata::animated`] first, as Next does.
+//! raster image we read (SVG, ICO, PDF, text, HEIC; AVIF image sequences without a still item),
+//! headers over [`DEFAULT_MAX_INPUT_PIXELS`] (checked before any pixel buffer is allocated),
+//! and truncated or corrupt data. It never panics on bad input: decoder panics are caught and
+//! reported as `IMAGE_DECODE` (one exception: a panic inside rav1d, the AV1 decoder, aborts,
+//! because its API is `extern "C"`; see `avif.rs`). Animated inputs are not refused but only
+//! their first frame is used; Next passes animated GIF/APNG/WebP through untouched, so check
+//! [`Metadata::animated`] first, as Next does (it decodes animated AVIF as a still).
 //!
 //! The one thing to know: everything is synchronous, CPU-bound and single-image, and at most
 //! [`max_concurrency`] `optimize` calls (the core count) run at once in a process; more
 //! callers wait for a slot before decoding anything, so a burst of requests cannot hold a
-//! decoded image per thread. Only AVIF encoding uses more than the calling thread (see
-//! [`OptimizeOptions::threads`]).
+//! decoded image per thread. Only AVIF uses more than the calling thread: encoding (see
+//! [`OptimizeOptions::threads`]) and decoding (two rav1d worker threads while the caller waits;
+//! see `avif.rs` for why two).
 //!
 //! # Native (C) dependencies, and why
 //! - **mozjpeg** (`mozjpeg` → `mozjpeg-sys`, IJG + BSD-3 + zlib): Next asks sharp for
@@ -27,6 +29,11 @@
 //!   lossy WebP encoder (`image-webp` encodes lossless only), and the one sharp uses, so
 //!   sizes match.
 //! - rav1e (AVIF) is Rust with optional x86 assembly, also assembled with **nasm**.
+//! - **rav1d** (BSD-2), the Rust port of dav1d (the AV1 decoder libheif gives sharp), decodes
+//!   AVIF input; like dav1d it has x86 assembly, assembled with **nasm** (and `cc` for ARM).
+//!   There is no pure-Rust AV1 decoder of our own licence class: the safe-SIMD rav1d fork is
+//!   AGPL, the crates.io AVIF container parsers are MPL-2.0 (ours is in `avif.rs`), and the
+//!   other AVIF decoders bind C dav1d/libaom (meson/cmake).
 //!
 //! - mozjpeg's C library is libjpeg-turbo, so it also **decodes** our 8-bit YCbCr and grey
 //!   JPEGs (`mozjpeg-sys` directly, for its error manager): SIMD IDCT and colour conversion
@@ -35,7 +42,8 @@
 //!   flow-5120x2880.jpg, progressive, → 640: 230 → 189 ms).
 //!
 //! Everything else is pure Rust: `jpeg-decoder` (headers, and CMYK/YCCK and 12-bit JPEG
-//! pixels, with Adobe's inversion undone), `image` (PNG/GIF/WebP/BMP/TIFF decoding),
+//! pixels, with Adobe's inversion undone), `image` (PNG/GIF/WebP/BMP/TIFF decoding), our
+//! AVIF container reader and YUV→RGB conversion (`avif.rs`),
 //! `fast_image_resize` (SIMD Lanczos3), `moxcms` (ICC incl. CMYK LUT profiles; `image` already
 //! depends on it, so it adds no crate), `png` + `exoquant` (palette PNG; the
 //! libimagequant that sharp uses is GPL-3).
@@ -55,7 +63,12 @@
 //! - Untagged CMYK uses the textbook CMYK→RGB formula; libvips uses a bundled CMYK profile.
 //! - WebP inputs are decoded at full size (libwebp's scaled decode is not available).
 //! - Grey images are written as RGB (sharp keeps one band for JPEG).
+//! - AVIF input: 10/12-bit samples go straight to 8-bit; `clap` cropping is ignored; HDR
+//!   (PQ/HLG) is not tone-mapped; image sequences are read only through their still primary
+//!   item. 8-bit 4:2:0/4:4:4 pixels match sharp's decode to ±1 (nearest-neighbour chroma, as
+//!   libheif does).
 
+mod avif;
 mod colour;
 mod decode;
 mod encode;
@@ -217,11 +230,6 @@ pub fn optimize(input: &[u8], opts: &OptimizeOptions) -> Result<Optimized, Image
     )));
   }
   let format = format::sniff(input)?;
-  if format == InputFormat::Avif {
-    return Err(ImageError::UnsupportedFormat {
-      what: "AVIF input (decoding needs dav1d, not built in)".into(),
-    });
-  }
   let header = decode::header(input, format)?;
   decode::check_pixels(
     header.width.into(),
@@ -342,15 +350,16 @@ pub struct BlurImage {
   pub height: u32,
 }
 
-/// Builds the 8 px blur image. Only JPEG/PNG/WebP sources (Next also allows AVIF, which we
-/// cannot decode) and never animated ones, as in Next's `blur.ts`. Unlike Next (which sizes
-/// from `image-size`'s raw dimensions) we use the displayed, EXIF-oriented size.
+/// Builds the 8 px blur image. Only JPEG/PNG/WebP/AVIF sources, never animated ones, as in
+/// Next's `blur.ts`. Unlike Next (which sizes from `image-size`'s raw dimensions) we use the
+/// displayed, EXIF-oriented size.
 pub fn blur_image(input: &[u8]) -> Result<BlurImage, ImageError> {
   let meta = metadata(input)?;
   let out = match meta.format {
     InputFormat::Jpeg => OutputFormat::Jpeg,
     InputFormat::Png => OutputFormat::Png,
     InputFormat::Webp => OutputFormat::Webp,
+    InputFormat::Avif => OutputFormat::Avif,
     other => {
       return Err(ImageError::UnsupportedFormat {
         what: format!("{} as a blur placeholder source", other.name()),

@@ -92,6 +92,51 @@ fn forged_gif(w: u16, h: u16) -> Vec<u8> {
   out
 }
 
+fn isobmff_box(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
+  let mut out = ((body.len() + 8) as u32).to_be_bytes().to_vec();
+  out.extend_from_slice(kind);
+  out.extend_from_slice(body);
+  out
+}
+
+/// An AVIF whose primary item's `ispe` declares `w`×`h`, with a few bytes of (invalid) AV1.
+fn forged_avif(w: u32, h: u32) -> Vec<u8> {
+  let full = |kind: &[u8; 4], body: &[u8]| isobmff_box(kind, &[&[0u8; 4][..], body].concat());
+  let mut out = isobmff_box(b"ftyp", b"avif\0\0\0\0avifmif1miaf");
+  let mut ispe = w.to_be_bytes().to_vec();
+  ispe.extend_from_slice(&h.to_be_bytes());
+  let meta = |data_at: u32| {
+    let mut iloc = vec![0x44, 0, 0, 1, 0, 1, 0, 0, 0, 1];
+    iloc.extend_from_slice(&data_at.to_be_bytes());
+    iloc.extend_from_slice(&8u32.to_be_bytes());
+    let iprp = [
+      isobmff_box(b"ipco", &full(b"ispe", &ispe)),
+      full(b"ipma", &[0, 0, 0, 1, 0, 1, 1, 0x81]),
+    ]
+    .concat();
+    let body = [
+      full(b"hdlr", b"\0\0\0\0pict\0\0\0\0\0\0\0\0\0\0\0\0\0"),
+      full(b"pitm", &[0, 1]),
+      full(
+        b"iinf",
+        &[
+          &[0u8, 1][..],
+          &isobmff_box(b"infe", b"\x02\0\0\0\0\x01\0\0av01\0"),
+        ]
+        .concat(),
+      ),
+      full(b"iloc", &iloc),
+      isobmff_box(b"iprp", &iprp),
+    ]
+    .concat();
+    full(b"meta", &body)
+  };
+  let data_at = (out.len() + meta(0).len() + 8) as u32;
+  out.extend(meta(data_at));
+  out.extend(isobmff_box(b"mdat", &[0x12, 0, 0x0A, 0x0B, 0, 0, 0, 0x24]));
+  out
+}
+
 fn peak_during(f: impl FnOnce()) -> usize {
   let base = CURRENT.load(Ordering::SeqCst);
   PEAK.store(base, Ordering::SeqCst);
@@ -102,10 +147,16 @@ fn peak_during(f: impl FnOnce()) -> usize {
 #[test]
 fn forged_huge_headers_are_refused_without_allocating() {
   let _serial = SERIAL.lock().unwrap();
-  let cases: [(&str, Vec<u8>, u64, u64); 3] = [
+  let cases: [(&str, Vec<u8>, u64, u64); 4] = [
     ("PNG 30000x30000", forged_png(30000, 30000), 30000, 30000),
     ("JPEG 65000x65000", forged_jpeg(65000, 65000), 65000, 65000),
     ("GIF 65535x65535", forged_gif(65535, 65535), 65535, 65535),
+    (
+      "AVIF 100000x100000",
+      forged_avif(100_000, 100_000),
+      100_000,
+      100_000,
+    ),
   ];
   for (name, input, w, h) in cases {
     let meta = metadata(&input).unwrap_or_else(|e| panic!("{name}: header should parse: {e}"));
@@ -143,4 +194,12 @@ fn lower_limit_is_honoured() {
   // Just under a limit: the (broken) data is then decoded and fails as a decode error.
   opts.max_input_pixels = 4_000_000;
   assert_eq!(optimize(&input, &opts).unwrap_err().code(), "IMAGE_DECODE");
+  let avif = forged_avif(2000, 2000);
+  opts.max_input_pixels = 1_000_000;
+  assert_eq!(
+    optimize(&avif, &opts).unwrap_err().code(),
+    "IMAGE_TOO_MANY_PIXELS"
+  );
+  opts.max_input_pixels = 4_000_000;
+  assert_eq!(optimize(&avif, &opts).unwrap_err().code(), "IMAGE_DECODE");
 }

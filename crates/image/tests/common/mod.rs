@@ -1,6 +1,8 @@
 //! Generators for small test images.
 #![allow(dead_code)]
 
+pub mod avif;
+
 use image::ImageEncoder;
 
 /// Baseline-ish JPEG from RGB pixels via mozjpeg (quality 95, 4:4:4 so colours stay exact).
