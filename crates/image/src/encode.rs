@@ -105,11 +105,21 @@ fn encode_tiff(r: &Raster) -> Result<Vec<u8>, ImageError> {
     .with_compression(Compression::Lzw)
     .with_predictor(Predictor::Horizontal);
   if r.channels == 4 {
-    encoder.write_image::<colortype::RGBA8>(r.width, r.height, &r.data)
+    let mut image = encoder
+      .new_image::<colortype::RGBA8>(r.width, r.height)
+      .map_err(err)?;
+    // The fourth sample is straight alpha; without this tag readers (libtiff, so sharp) warn
+    // that the sample count does not match RGB.
+    image
+      .encoder()
+      .write_tag(tiff::tags::Tag::ExtraSamples, &[2u16][..])
+      .map_err(err)?;
+    image.write_data(&r.data).map_err(err)?;
   } else {
-    encoder.write_image::<colortype::RGB8>(r.width, r.height, &r.data)
+    encoder
+      .write_image::<colortype::RGB8>(r.width, r.height, &r.data)
+      .map_err(err)?;
   }
-  .map_err(err)?;
   Ok(out.into_inner())
 }
 
