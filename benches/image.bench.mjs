@@ -1,5 +1,5 @@
 // Image optimization: @rs/next-native vs sharp 0.35 configured exactly as Next 16.4.6 does.
-// Inputs: the photos in shared/bench-images plus synthetic edge cases; widths 640/1080/1920;
+// Inputs: the photos in shared/bench-images plus synthetic edge cases (incl. an AVIF source); widths 640/1080/1920;
 // q=75; every output format. Reports median time (alternating runs), output bytes and
 // SSIMULACRA2 against a lossless reference (the source resized by sharp to a PNG, the same
 // reference for both), then 16 requests in flight per format with each implementation in its
@@ -29,10 +29,12 @@ const inputs = readdirSync(photos)
   .filter((f) => /\.(jpe?g|png)$/.test(f))
   .sort()
   .map((f) => ({ name: f, path: join(photos, f), buf: readFileSync(join(photos, f)) }))
-// Synthetic edge cases: a 10000×50 strip and a PNG with alpha.
+// Synthetic edge cases: a 10000×50 strip, a PNG with alpha, and an AVIF source (libaom via
+// sharp, 2560 px wide, q60: AVIF input is decoded by rav1d here, by dav1d in sharp).
 const strip = await sharp({ create: { width: 10000, height: 50, channels: 3, background: '#3a7' } }).png().toBuffer()
 const alpha = await sharp(inputs[0].buf).resize(1600).ensureAlpha(0.5).png().toBuffer()
-for (const [name, buf] of [['synthetic-strip-10000x50.png', strip], ['synthetic-alpha-1600.png', alpha]]) {
+const avifSource = await sharp(inputs.find((i) => i.name.startsWith('path')).buf).avif({ quality: 60 }).toBuffer()
+for (const [name, buf] of [['synthetic-strip-10000x50.png', strip], ['synthetic-alpha-1600.png', alpha], ['synthetic-path-2560.avif', avifSource]]) {
   const p = join(tmp, name)
   writeFileSync(p, buf)
   inputs.push({ name, path: p, buf })
