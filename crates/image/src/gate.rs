@@ -39,10 +39,6 @@ impl Gate {
     *busy += 1;
     Permit(self)
   }
-
-  pub(crate) fn limit(&self) -> usize {
-    self.limit
-  }
 }
 
 impl Drop for Permit<'_> {

@@ -14,7 +14,7 @@
 //! [`Metadata::animated`] first, as Next does (it decodes animated AVIF as a still).
 //!
 //! The one thing to know: everything is synchronous, CPU-bound and single-image, and at most
-//! [`max_concurrency`] `optimize` calls (the core count) run at once in a process; more
+//! `available_parallelism()` `optimize` calls (the core count) run at once in a process; more
 //! callers wait for a slot before decoding anything, so a burst of requests cannot hold a
 //! decoded image per thread. Only AVIF uses more than the calling thread: encoding (see
 //! [`OptimizeOptions::threads`]) and decoding (two rav1d worker threads while the caller waits;
@@ -203,12 +203,6 @@ pub fn metadata(input: &[u8]) -> Result<Metadata, ImageError> {
     animated: format::is_animated(format, input),
     has_alpha: h.has_alpha,
   })
-}
-
-/// How many [`optimize`] calls may decode and encode at once in this process (the number of
-/// cores); further calls wait their turn.
-pub fn max_concurrency() -> usize {
-  gate::global().limit()
 }
 
 /// Output size for `resize(width, undefined, { withoutEnlargement: true })`.
