@@ -188,13 +188,7 @@ fn oracle_parse() {
       .collect();
     assert_eq!(detailed, got, "parse_detailed differs for {src:?}");
   }
-  assert!(
-    failures.is_empty(),
-    "{} of {} differ:\n{}",
-    failures.len(),
-    cases.len(),
-    failures.join("\n")
-  );
+  assert_none_differ(&failures, cases.len());
 }
 
 #[test]
@@ -231,13 +225,7 @@ fn oracle_expand() {
     }
   }
   assert!(errors > 10, "the oracle must exercise the error path");
-  assert!(
-    failures.is_empty(),
-    "{} of {} differ:\n{}",
-    failures.len(),
-    cases.len(),
-    failures.join("\n")
-  );
+  assert_none_differ(&failures, cases.len());
 }
 
 #[test]
@@ -247,5 +235,15 @@ fn self_reference_is_the_range_error_path() {
   assert_eq!(
     err.js_error(),
     "RangeError: Maximum call stack size exceeded"
+  );
+}
+
+/// Fails with every differing case listed.
+fn assert_none_differ(failures: &[String], total: usize) {
+  assert!(
+    failures.is_empty(),
+    "{} of {total} differ:\n{}",
+    failures.len(),
+    failures.join("\n")
   );
 }

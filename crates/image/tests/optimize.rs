@@ -130,17 +130,22 @@ fn one_by_one_stays_one_by_one_and_thin_strip_keeps_one_row() {
   assert_eq!(decode_rgba(&out.data).dimensions(), (64, 1));
 }
 
-/// Left half red, right half blue, stored 40×20, EXIF orientation 6 (rotate 90° clockwise to
-/// display): displayed 20×40 with red on top.
-#[test]
-fn exif_orientation_6_is_applied_and_dropped() {
+/// A 40×20 JPEG, left half red, right half blue.
+fn red_left_blue_right() -> Vec<u8> {
   let mut px = Vec::new();
   for _ in 0..20 {
     for x in 0..40 {
       px.extend_from_slice(if x < 20 { &[255, 0, 0] } else { &[0, 0, 255] });
     }
   }
-  let src = with_exif_orientation(&jpeg_rgb(40, 20, &px), 6);
+  jpeg_rgb(40, 20, &px)
+}
+
+/// Left half red, right half blue, stored 40×20, EXIF orientation 6 (rotate 90° clockwise to
+/// display): displayed 20×40 with red on top.
+#[test]
+fn exif_orientation_6_is_applied_and_dropped() {
+  let src = with_exif_orientation(&red_left_blue_right(), 6);
   let meta = metadata(&src).unwrap();
   assert_eq!((meta.width, meta.height, meta.orientation), (20, 40, 6));
 
@@ -168,13 +173,7 @@ fn exif_orientation_6_is_applied_and_dropped() {
 
 #[test]
 fn orientation_8_rotates_the_other_way() {
-  let mut px = Vec::new();
-  for _ in 0..20 {
-    for x in 0..40 {
-      px.extend_from_slice(if x < 20 { &[255, 0, 0] } else { &[0, 0, 255] });
-    }
-  }
-  let src = with_exif_orientation(&jpeg_rgb(40, 20, &px), 8);
+  let src = with_exif_orientation(&red_left_blue_right(), 8);
   let img = decode_rgba(&optimize(&src, &opts(20, OutputFormat::Png)).unwrap().data);
   assert_eq!(img.dimensions(), (20, 40));
   assert!(
