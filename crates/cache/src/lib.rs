@@ -124,10 +124,12 @@
 //! * dev: `proptest`; `lru` and `moka` (MIT/Apache-2.0) only as baselines in the policy example.
 
 mod codec;
+mod disk;
 mod store;
 mod tags;
 
 pub use codec::Compression;
+pub use disk::{DiskConfig, DiskEntry, DiskError, DiskStats, DiskTier, PutOutcome};
 pub use store::{
   entry_charge, CacheConfig, EntryMeta, Freshness, Hit, SetOutcome, Stats, Store,
   ENTRY_OVERHEAD_BYTES, MIN_AUTO_SHARD_BYTES, TAG_OVERHEAD_BYTES,
