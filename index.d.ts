@@ -41,6 +41,29 @@ export declare class NativeCacheStore {
   stats(): CacheStats
 }
 
+/**
+ * Entries on disk, one file each, bounded in bytes (see `crates/cache/src/disk.rs`). Every
+ * method that touches the file system runs on the libuv pool.
+ */
+export declare class NativeDiskTier {
+  /**
+   * The entry under `key`, or `null` (absent, expired at `now`, or unreadable: then removed
+   * and counted in `stats().corrupt`).
+   */
+  get(key: string, now: number): Promise<DiskHit | null>
+  /**
+   * Writes `value` (copied first) under `key`. A failed write rejects with
+   * `ERR_CACHE_DISK_WRITE` and makes the tier read-only.
+   */
+  put(key: string, value: Uint8Array, tags: Array<string>, lastModified: number, expireAt?: number | undefined | null): Promise<DiskPutOutcome>
+  delete(key: string): Promise<boolean>
+  /** Appends the tags' states (after a revalidation) to the tag log. */
+  recordTags(states: Array<TagStateJs>): Promise<void>
+  /** Every tag record in the log, merged per tag. */
+  loadTags(now: number): Promise<TagStateJs[]>
+  stats(): DiskStats
+}
+
 /** The `blurDataURL` Next generates for a static image import (an 8 px blurred SVG data URL). */
 export declare function blurPlaceholder(input: Uint8Array, signal?: AbortSignal | undefined | null): Promise<string>
 
@@ -87,6 +110,42 @@ export interface CacheStoreOptions {
   compression?: boolean
   /** Default 1024. */
   compressionMinBytes?: number
+}
+
+export interface DiskHit {
+  value: Buffer
+  lastModified: number
+  expireAt?: number
+  tags: Array<string>
+}
+
+export declare const enum DiskPutOutcome {
+  Stored = 'stored',
+  TooLarge = 'too-large',
+  ReadOnly = 'read-only',
+}
+
+export interface DiskStats {
+  hits: number
+  misses: number
+  writes: number
+  evictions: number
+  /** Truncated, corrupt or foreign files found: each was a miss and was removed. */
+  corrupt: number
+  bytes: number
+  files: number
+  maxBytes: number
+  /** Why the tier does not write (configured read-only, or the first failed write), if so. */
+  readOnlyReason?: string
+}
+
+export interface DiskTierOptions {
+  /** The directory entries live in (created when writable). */
+  root: string
+  /** Bound on the bytes of entry files; least recently used files are removed beyond it. */
+  maxBytes: number
+  /** `false`: never write (Next's `flushToDisk: false`); existing entries are still read. */
+  writable: boolean
 }
 
 export interface EnvDefinition {
@@ -210,6 +269,9 @@ export interface NativeInfo {
   /** Whether this is an optimised build (`false` for `npm run build:debug`). */
   release: boolean
 }
+
+/** Opens a disk tier off the JS thread: creates the root, indexes the files in it. */
+export declare function openDiskTier(options: DiskTierOptions): Promise<NativeDiskTier>
 
 export interface OptimizedImage {
   data: Buffer

@@ -836,12 +836,15 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.NativeCacheStore = nativeBinding.NativeCacheStore
+module.exports.NativeDiskTier = nativeBinding.NativeDiskTier
 module.exports.blurPlaceholder = nativeBinding.blurPlaceholder
 module.exports.blurPlaceholderSync = nativeBinding.blurPlaceholderSync
+module.exports.DiskPutOutcome = nativeBinding.DiskPutOutcome
 module.exports.explainManifests = nativeBinding.explainManifests
 module.exports.hashTree = nativeBinding.hashTree
 module.exports.hashTreeSync = nativeBinding.hashTreeSync
 module.exports.imageMetadata = nativeBinding.imageMetadata
 module.exports.nativeInfo = nativeBinding.nativeInfo
+module.exports.openDiskTier = nativeBinding.openDiskTier
 module.exports.optimizeImage = nativeBinding.optimizeImage
 module.exports.optimizeImageSync = nativeBinding.optimizeImageSync

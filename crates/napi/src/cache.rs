@@ -1,14 +1,17 @@
 //! The off-heap cache store (`crates/cache`) as a JS class. One instance is shared per process
 //! by `lib/cache-store.js`; Next constructs its handler classes per request.
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
 
-use napi::bindgen_prelude::{Buffer, BufferSlice};
+use napi::bindgen_prelude::{AsyncTask, Buffer, BufferSlice};
 use napi::Env;
 use napi_derive::napi;
 use next_native_cache as core;
 
 use crate::error::{run_sync, CodedError, ErrorCode};
+use crate::task::{Job, Work};
 
 #[napi(object)]
 pub struct CacheStoreOptions {
@@ -288,5 +291,320 @@ impl NativeCacheStore {
       max_entry_bytes: s.max_entry_bytes as f64,
       tags: s.tags as f64,
     }
+  }
+}
+
+// ---- the disk tier -----------------------------------------------------------------------
+
+#[napi(object)]
+pub struct DiskTierOptions {
+  /// The directory entries live in (created when writable).
+  pub root: String,
+  /// Bound on the bytes of entry files; least recently used files are removed beyond it.
+  pub max_bytes: f64,
+  /// `false`: never write (Next's `flushToDisk: false`); existing entries are still read.
+  pub writable: bool,
+}
+
+#[napi(object)]
+pub struct DiskHit {
+  pub value: Buffer,
+  pub last_modified: f64,
+  pub expire_at: Option<f64>,
+  pub tags: Vec<String>,
+}
+
+#[napi(object)]
+pub struct DiskStats {
+  pub hits: f64,
+  pub misses: f64,
+  pub writes: f64,
+  pub evictions: f64,
+  /// Truncated, corrupt or foreign files found: each was a miss and was removed.
+  pub corrupt: f64,
+  pub bytes: f64,
+  pub files: f64,
+  pub max_bytes: f64,
+  /// Why the tier does not write (configured read-only, or the first failed write), if so.
+  pub read_only_reason: Option<String>,
+}
+
+#[napi(string_enum = "kebab-case")]
+pub enum DiskPutOutcome {
+  Stored,
+  TooLarge,
+  ReadOnly,
+}
+
+/// Entries on disk, one file each, bounded in bytes (see `crates/cache/src/disk.rs`). Every
+/// method that touches the file system runs on the libuv pool.
+#[napi]
+pub struct NativeDiskTier {
+  tier: Arc<core::DiskTier>,
+}
+
+pub struct OpenDisk(Option<core::DiskConfig>);
+
+impl Work for OpenDisk {
+  type Output = core::DiskTier;
+  type JsValue = NativeDiskTier;
+  fn run(&mut self) -> Result<Self::Output, CodedError> {
+    Ok(core::DiskTier::open(self.0.take().expect("run once")))
+  }
+  fn into_js(_: &Env, tier: Self::Output) -> napi::Result<Self::JsValue> {
+    Ok(NativeDiskTier {
+      tier: Arc::new(tier),
+    })
+  }
+}
+
+/// Opens a disk tier off the JS thread: creates the root, indexes the files in it.
+#[napi(ts_return_type = "Promise<NativeDiskTier>")]
+pub fn open_disk_tier(
+  options: DiskTierOptions,
+) -> Result<AsyncTask<Job<OpenDisk>>, napi::Error<ErrorCode>> {
+  run_sync(|| {
+    let max_bytes = ms(options.max_bytes, "maxBytes")?;
+    Ok(AsyncTask::new(Job(OpenDisk(Some(core::DiskConfig {
+      root: PathBuf::from(options.root),
+      max_bytes,
+      writable: options.writable,
+    })))))
+  })
+}
+
+pub struct DiskGet {
+  tier: Arc<core::DiskTier>,
+  key: String,
+  now: u64,
+}
+
+impl Work for DiskGet {
+  type Output = Option<core::DiskEntry>;
+  type JsValue = Option<DiskHit>;
+  fn run(&mut self) -> Result<Self::Output, CodedError> {
+    Ok(self.tier.get(self.key.as_bytes(), self.now))
+  }
+  fn into_js(_: &Env, entry: Self::Output) -> napi::Result<Self::JsValue> {
+    Ok(entry.map(|e| DiskHit {
+      value: e.value.into(),
+      last_modified: e.meta.last_modified_ms as f64,
+      expire_at: e.meta.expire_at_ms.map(|v| v as f64),
+      tags: e.meta.tags,
+    }))
+  }
+}
+
+pub struct DiskPut {
+  tier: Arc<core::DiskTier>,
+  key: String,
+  value: Vec<u8>,
+  meta: core::EntryMeta,
+}
+
+impl Work for DiskPut {
+  type Output = core::PutOutcome;
+  type JsValue = DiskPutOutcome;
+  fn run(&mut self) -> Result<Self::Output, CodedError> {
+    self
+      .tier
+      .put(self.key.as_bytes(), &self.value, &self.meta)
+      .map_err(|e| {
+        CodedError::new(
+          "ERR_CACHE_DISK_WRITE",
+          format!("cannot write the disk cache: {e}"),
+        )
+      })
+  }
+  fn into_js(_: &Env, outcome: Self::Output) -> napi::Result<Self::JsValue> {
+    Ok(match outcome {
+      core::PutOutcome::Stored { .. } => DiskPutOutcome::Stored,
+      core::PutOutcome::TooLarge => DiskPutOutcome::TooLarge,
+      core::PutOutcome::ReadOnly => DiskPutOutcome::ReadOnly,
+    })
+  }
+}
+
+pub struct DiskDelete {
+  tier: Arc<core::DiskTier>,
+  key: String,
+}
+
+impl Work for DiskDelete {
+  type Output = bool;
+  type JsValue = bool;
+  fn run(&mut self) -> Result<bool, CodedError> {
+    Ok(self.tier.delete(self.key.as_bytes()))
+  }
+  fn into_js(_: &Env, removed: bool) -> napi::Result<bool> {
+    Ok(removed)
+  }
+}
+
+pub struct DiskRecordTags {
+  tier: Arc<core::DiskTier>,
+  states: Vec<(String, core::TagState)>,
+}
+
+impl Work for DiskRecordTags {
+  type Output = ();
+  type JsValue = ();
+  fn run(&mut self) -> Result<(), CodedError> {
+    let refs: Vec<(&str, core::TagState)> =
+      self.states.iter().map(|(t, s)| (t.as_str(), *s)).collect();
+    self.tier.record_tags(&refs).map_err(|e| {
+      CodedError::new(
+        "ERR_CACHE_DISK_WRITE",
+        format!("cannot write the tag log: {e}"),
+      )
+    })
+  }
+  fn into_js(_: &Env, (): ()) -> napi::Result<()> {
+    Ok(())
+  }
+}
+
+pub struct DiskLoadTags {
+  tier: Arc<core::DiskTier>,
+  now: u64,
+}
+
+impl Work for DiskLoadTags {
+  type Output = Vec<(String, core::TagState)>;
+  type JsValue = Vec<TagStateJs>;
+  fn run(&mut self) -> Result<Self::Output, CodedError> {
+    Ok(self.tier.load_tags(self.now))
+  }
+  fn into_js(_: &Env, states: Self::Output) -> napi::Result<Self::JsValue> {
+    Ok(
+      states
+        .into_iter()
+        .map(|(tag, s)| tag_state_js(tag, s))
+        .collect(),
+    )
+  }
+}
+
+fn tag_state_js(tag: String, s: core::TagState) -> TagStateJs {
+  TagStateJs {
+    tag,
+    stale_at: s.stale_at_ms.map(|v| v as f64),
+    expired_at: s.expired_at_ms.map(|v| v as f64),
+  }
+}
+
+fn tag_states_core(states: &[TagStateJs]) -> Result<Vec<(String, core::TagState)>, CodedError> {
+  let opt = |v: Option<f64>, what: &str| v.map(|v| ms(v, what)).transpose();
+  states
+    .iter()
+    .map(|s| {
+      Ok((
+        s.tag.clone(),
+        core::TagState {
+          stale_at_ms: opt(s.stale_at, "staleAt")?,
+          expired_at_ms: opt(s.expired_at, "expiredAt")?,
+        },
+      ))
+    })
+    .collect()
+}
+
+#[napi]
+impl NativeDiskTier {
+  /// The entry under `key`, or `null` (absent, expired at `now`, or unreadable: then removed
+  /// and counted in `stats().corrupt`).
+  #[napi(ts_return_type = "Promise<DiskHit | null>")]
+  pub fn get(
+    &self,
+    key: String,
+    now: f64,
+  ) -> Result<AsyncTask<Job<DiskGet>>, napi::Error<ErrorCode>> {
+    run_sync(|| {
+      Ok(AsyncTask::new(Job(DiskGet {
+        tier: self.tier.clone(),
+        key,
+        now: ms(now, "now")?,
+      })))
+    })
+  }
+
+  /// Writes `value` (copied first) under `key`. A failed write rejects with
+  /// `ERR_CACHE_DISK_WRITE` and makes the tier read-only.
+  #[napi(ts_return_type = "Promise<DiskPutOutcome>")]
+  pub fn put(
+    &self,
+    key: String,
+    value: &[u8],
+    tags: Vec<String>,
+    last_modified: f64,
+    expire_at: Option<f64>,
+  ) -> Result<AsyncTask<Job<DiskPut>>, napi::Error<ErrorCode>> {
+    run_sync(|| {
+      let meta = core::EntryMeta {
+        tags,
+        last_modified_ms: ms(last_modified, "lastModified")?,
+        expire_at_ms: expire_at.map(|v| ms(v, "expireAt")).transpose()?,
+      };
+      Ok(AsyncTask::new(Job(DiskPut {
+        tier: self.tier.clone(),
+        key,
+        value: value.to_vec(),
+        meta,
+      })))
+    })
+  }
+
+  #[napi(ts_return_type = "Promise<boolean>")]
+  pub fn delete(&self, key: String) -> AsyncTask<Job<DiskDelete>> {
+    AsyncTask::new(Job(DiskDelete {
+      tier: self.tier.clone(),
+      key,
+    }))
+  }
+
+  /// Appends the tags' states (after a revalidation) to the tag log.
+  #[napi(ts_return_type = "Promise<void>")]
+  pub fn record_tags(
+    &self,
+    states: Vec<TagStateJs>,
+  ) -> Result<AsyncTask<Job<DiskRecordTags>>, napi::Error<ErrorCode>> {
+    run_sync(|| {
+      Ok(AsyncTask::new(Job(DiskRecordTags {
+        tier: self.tier.clone(),
+        states: tag_states_core(&states)?,
+      })))
+    })
+  }
+
+  /// Every tag record in the log, merged per tag.
+  #[napi(ts_return_type = "Promise<TagStateJs[]>")]
+  pub fn load_tags(
+    &self,
+    now: f64,
+  ) -> Result<AsyncTask<Job<DiskLoadTags>>, napi::Error<ErrorCode>> {
+    run_sync(|| {
+      Ok(AsyncTask::new(Job(DiskLoadTags {
+        tier: self.tier.clone(),
+        now: ms(now, "now")?,
+      })))
+    })
+  }
+
+  #[napi]
+  pub fn stats(&self) -> Result<DiskStats, napi::Error<ErrorCode>> {
+    run_sync(|| {
+      let s = self.tier.stats();
+      Ok(DiskStats {
+        hits: s.hits as f64,
+        misses: s.misses as f64,
+        writes: s.writes as f64,
+        evictions: s.evictions as f64,
+        corrupt: s.corrupt as f64,
+        bytes: s.bytes as f64,
+        files: s.files as f64,
+        max_bytes: s.max_bytes as f64,
+        read_only_reason: self.tier.read_only_reason(),
+      })
+    })
   }
 }
