@@ -151,10 +151,7 @@ async function scenario(t, { client, upstream, distDir, nextMajor }) {
   const { get, getJson, rsc, revalidate, action } = client
 
   await t.test('ISR page: cached, then stale-while-revalidate after its revalidate period', async () => {
-    // The build-time render is long stale by now, so first wait for a fresh HIT. The very
-    // first request legitimately differs: the default cache serves the build output (HIT or
-    // STALE), a custom in-memory handler starts empty and Next does not seed it from the
-    // build output, so it is a MISS (render on demand). Same for /posts and /api/stamp.
+    // The build-time render is long stale by now, so first wait for a fresh HIT.
     const fresh = await until('fresh /isr', () => get('/isr'), (r) => r.cache === 'HIT' && Date.now() - r.rendered < (ISR_SECONDS - 1) * 1000, { timeoutMs: 20_000 })
     const again = await get('/isr')
     assert.equal(again.rendered, fresh.rendered, 'a repeat within the revalidate period re-rendered /isr')
@@ -336,6 +333,76 @@ async function scenario(t, { client, upstream, distDir, nextMajor }) {
   })
 }
 
+// The first request after `next start` for a page `next build` prerendered: Next's default
+// serves the build's output; so must ours (a HIT with the build-time render, no re-render).
+async function buildOutputStep(t, { client, startedAt }) {
+  await t.test('a page prerendered by next build is served from the build output on the first request', async () => {
+    const first = await client.get('/built/a')
+    assert.equal(first.cache, 'HIT')
+    assert.ok(first.rendered < startedAt, `/built/a was rendered at ${first.rendered}, after next start began (${startedAt})`)
+    assert.equal((await client.get('/built/a')).rendered, first.rendered)
+  })
+}
+
+// Our disk tier across restarts (native variants): what was cached before a restart is served
+// after it, a tag revalidated before it is not served as fresh after it, and corrupt or
+// unwritable cache files degrade to misses and memory, never to errors.
+async function restartSteps(t, { restart, distDir, upstream }) {
+  const cacheDir = path.join(distDir, 'cache', 'next-native')
+  let client = restart.client
+
+  await t.test('an entry written before a restart is served after it; a tag revalidated before it is not', async () => {
+    const runtime = await until('cached /built/c', () => client.get('/built/c'), (r) => r.cache === 'HIT')
+    const posts = await until('cached /posts', () => client.get('/posts'), (r) => r.cache === 'HIT')
+    upstream.version++
+    const revalidatedAt = Date.now()
+    await client.revalidate({ tag: 'posts' })
+    client = await restart.again()
+    const after = await client.get('/built/c')
+    assert.equal(after.cache, 'HIT')
+    assert.equal(after.rendered, runtime.rendered, '/built/c was rendered again after the restart')
+    const fresh = await client.get('/posts')
+    assert.ok(fresh.rendered > revalidatedAt, `/posts from before revalidateTag('posts') (rendered ${posts.rendered}) was served after the restart`)
+    assert.equal(fresh.posts, `posts-v${upstream.version}`)
+  })
+
+  await t.test('corrupt files in the disk tier are misses, logged once and overwritten', async () => {
+    const before = await until('cached /built/c', () => client.get('/built/c'), (r) => r.cache === 'HIT')
+    await restart.stop()
+    const files = fs.readdirSync(cacheDir, { recursive: true }).map((f) => path.join(cacheDir, f)).filter((f) => /[0-9a-f]{62}$/.test(f))
+    assert.ok(files.length > 3, `only ${files.length} entry files in ${cacheDir}`)
+    files.forEach((f, i) => {
+      const bytes = fs.readFileSync(f)
+      if (i % 2) fs.writeFileSync(f, bytes.subarray(0, bytes.length >> 1)) // truncated
+      else fs.writeFileSync(f, Buffer.from('<html>not a cache entry</html>')) // foreign
+    })
+    client = await restart.again()
+    const after = await client.get('/built/c')
+    assert.ok(after.rendered > before.rendered, 'a corrupt entry was served')
+    assert.equal((await client.get('/built/c')).rendered, after.rendered)
+    const warnings = restart.output().split('\n').filter((l) => l.includes('corrupt file in the disk cache'))
+    assert.equal(warnings.length, 1, restart.output())
+  })
+
+  await t.test('an unwritable disk tier degrades to memory with one log line', async () => {
+    await restart.stop()
+    fs.rmSync(cacheDir, { recursive: true, force: true })
+    fs.writeFileSync(cacheDir, 'a file where the cache directory should be') // even root cannot mkdir here
+    try {
+      client = await restart.again()
+      const first = await client.get('/built/d')
+      const second = await client.get('/built/d')
+      assert.equal(second.cache, 'HIT')
+      assert.equal(second.rendered, first.rendered)
+      const warnings = restart.output().split('\n').filter((l) => l.includes('is not writable'))
+      assert.equal(warnings.length, 1, restart.output())
+    } finally {
+      await restart.stop()
+      fs.rmSync(cacheDir, { force: true })
+    }
+  })
+}
+
 // ---------------------------------------------------------------------------------------
 // Variants.
 
@@ -429,8 +496,22 @@ for (const major of majors) {
       t.after(() => killGroup(server))
       server = await nextStart(nextBin, { cwd: appDir, env, port })
       const trace = []
+      const client = makeClient(`http://127.0.0.1:${port}`, trace)
+      // Restarts keep the port and the build; output() is the current server's.
+      const restart = {
+        client,
+        stop: () => killGroup(server),
+        async again() {
+          await killGroup(server)
+          server = await nextStart(nextBin, { cwd: appDir, env, port })
+          return client
+        },
+        output: () => server.output,
+      }
       try {
-        await scenario(t, { client: makeClient(`http://127.0.0.1:${port}`, trace), upstream, distDir, nextMajor: major })
+        await buildOutputStep(t, { client, startedAt: started })
+        await scenario(t, { client, upstream, distDir, nextMajor: major })
+        if (vars.CACHE_HANDLER === 'native') await restartSteps(t, { restart, distDir, upstream })
       } finally {
         t.diagnostic(`scenario: ${((Date.now() - started) / 1000).toFixed(1)} s`)
         // Every request and its x-nextjs-cache, to compare variants side by side.

@@ -8,6 +8,7 @@
 // It never throws into Next: a failed `get` is a miss and a failed `set` is logged once.
 
 const { sharedStore, cacheStats, closeShared, warnOnce } = require('./cache-store')
+const { diskConfig, seedReader } = require('./cache-disk')
 
 // Incremental entries and `'use cache'` entries share one store (one budget) in separate
 // key spaces.
@@ -73,6 +74,15 @@ function validate(options) {
       code: 'ERR_INVALID_ARG_VALUE',
     })
   }
+  const { maximumDiskCacheSize } = options
+  if (maximumDiskCacheSize !== undefined && !(Number.isSafeInteger(maximumDiskCacheSize) && maximumDiskCacheSize >= 0)) {
+    throw Object.assign(new RangeError(`maximumDiskCacheSize must be a whole number of bytes (0 turns the disk tier off). Received ${maximumDiskCacheSize}`), {
+      code: 'ERR_INVALID_ARG_VALUE',
+    })
+  }
+  if (options.diskCacheDir !== undefined && (typeof options.diskCacheDir !== 'string' || options.diskCacheDir === '')) {
+    throw Object.assign(new TypeError(`diskCacheDir must be a non-empty string. Received ${typeof options.diskCacheDir}`), { code: 'ERR_INVALID_ARG_TYPE' })
+  }
   if (options.compression !== undefined && typeof options.compression !== 'boolean') {
     throw Object.assign(new TypeError('compression must be a boolean'), { code: 'ERR_INVALID_ARG_TYPE' })
   }
@@ -89,13 +99,23 @@ function create(options = {}) {
       this.store = sharedStore({ maxMemory: budget(options, ctx), compression: options.compression, hotMemory: options.hotMemory, redis: options.redis })
       // Minimal mode only: tags revalidated by the previous request, to treat as invalid.
       this.revalidatedTags = Array.isArray(ctx.revalidatedTags) ? ctx.revalidatedTags : []
+      // The disk tier is opened by the first construction that knows where the build is.
+      if (this.store.diskRoot === undefined) {
+        const config = diskConfig(options, ctx)
+        if (config) this.store.attachDisk(config)
+      }
+      this.seed = seedReader(ctx)
     }
 
     async get(key, ctx = {}) {
       try {
-        const extraTags = isFetch(ctx) ? [...(ctx.tags || []), ...(ctx.softTags || [])] : []
-        // With Redis configured, an in-process miss asks the shared tier (bounded wait).
-        const hit = await this.store.getShared(KEY_PREFIX + key, extraTags, Date.now())
+        const fetch = isFetch(ctx)
+        const extraTags = fetch ? [...(ctx.tags || []), ...(ctx.softTags || [])] : []
+        // A memory miss asks the disk tier, then Redis when configured (bounded wait), then
+        // the build's own output, as Next's default cache serves prerendered pages.
+        const now = Date.now()
+        let hit = await this.store.getShared(KEY_PREFIX + key, extraTags, now, fetch ? 'shared' : 'build')
+        if (!hit && !fetch && this.seed) hit = await this.fromBuild(key, ctx, extraTags, now)
         if (!hit) return null
         if (this.revalidatedTags.length && [...hit.tags, ...extraTags].some((t) => this.revalidatedTags.includes(t))) {
           return null
@@ -112,12 +132,21 @@ function create(options = {}) {
       }
     }
 
+    async fromBuild(key, ctx, extraTags, now) {
+      const data = await this.seed.get(key, ctx)
+      if (!data || !data.value) return null
+      const record = data.cacheControl ? { value: data.value, cacheControl: data.cacheControl } : { value: data.value }
+      this.store.loadSeed(KEY_PREFIX + key, record, headerTags(data.value), data.lastModified, now)
+      return this.store.get(KEY_PREFIX + key, extraTags, now)
+    }
+
     async set(key, data, ctx = {}) {
       try {
         const now = Date.now()
         let value = data
         let tags
-        if (isFetch(ctx, data)) {
+        const fetch = isFetch(ctx, data)
+        if (fetch) {
           tags = ctx.tags || (data && data.tags) || []
           // As Next's file-system cache stores it: the entry carries the tags it was set with.
           if (data && ctx.tags) value = { ...data, tags: ctx.tags }
@@ -130,7 +159,7 @@ function create(options = {}) {
             ? now + cacheControl.expire * 1000
             : undefined
         const record = cacheControl ? { value, cacheControl } : { value }
-        const outcome = await this.store.setShared(KEY_PREFIX + key, record, tags, now, expireAt, now)
+        const outcome = await this.store.setShared(KEY_PREFIX + key, record, tags, now, expireAt, now, fetch ? 'shared' : 'build')
         if (outcome === 'too-large') {
           const { maxEntryBytes } = this.store.stats()
           warnOnce(`too-large:${key}`, `not caching ${key}: the entry is larger than the largest admissible entry (${maxEntryBytes} bytes); raise maxMemory`)

@@ -5,7 +5,7 @@
 // from more than one module registry (server bundles, route modules), so the store lives on
 // `globalThis` under a registered symbol: one store, one byte budget, per process.
 
-const { NativeCacheStore } = require('../index.js')
+const { NativeCacheStore, openDiskTier } = require('../index.js')
 const { encode, decode } = require('./cache-codec')
 
 const STORE = Symbol.for('@rs/next-native/cache-store')
@@ -101,6 +101,7 @@ class CacheStore {
       this.remote.lastSeen = 0
       this.remote.pull().catch(() => {})
     }
+    if (this.disk) this.diskReady = this.loadDiskTags(this.disk)
   }
 
   get(key, extraTags, now) {
@@ -136,41 +137,140 @@ class CacheStore {
 
   // ---- with the Redis tier (lib/cache-redis.js); without it these are the methods above ----
 
-  /** `get`, then on a miss the shared tier (bounded by its timeout), loaded into this store. */
-  async getShared(key, extraTags, now) {
-    const hit = this.get(key, extraTags, now)
-    if (hit || !this.remote) return hit
+  /**
+   * `get`, then on a miss the disk tier, then the shared tier (bounded by its timeout); a hit
+   * below is loaded into this store (and a Redis hit written to disk). `scope` is 'build' for
+   * entries that belong to one build (pages, routes, `'use cache'`) and 'shared' for fetch data.
+   */
+  async getShared(key, extraTags, now, scope = 'build') {
+    let hit = this.get(key, extraTags, now)
+    if (hit) return hit
+    if (this.diskReady) {
+      await this.diskReady
+      // Tag records from the disk log apply from here on; the memory store may have it now.
+      if ((hit = this.get(key, extraTags, now))) return hit
+    }
+    if (this.disk) {
+      const entry = await this.disk.get(this.diskKey(key, scope), now).catch((err) => this.diskProblem(err))
+      if (entry) {
+        this.promote(key, entry, now)
+        return this.get(key, extraTags, now)
+      }
+      const { corrupt } = this.disk.stats()
+      if (corrupt > this.diskCorrupt) {
+        this.diskCorrupt = corrupt
+        warnOnce('disk-corrupt', `found a truncated or corrupt file in the disk cache (${this.diskRoot}); it was served as a miss and removed (${corrupt} so far)`)
+      }
+    }
+    if (!this.remote) return null
     const entry = await this.remote.get(key)
     if (!entry) return null
-    // Loading it here lets the native store judge it against every tag record this instance
-    // knows (an entry written before a revalidation elsewhere is dropped, not served). A newer
-    // local write that raced the read wins.
+    this.promote(key, entry, now)
+    hit = this.get(key, extraTags, now)
+    if (hit && this.disk) this.persist(key, entry.value, entry.tags, entry.lastModified, entry.expireAt, scope)
+    return hit
+  }
+
+  /**
+   * Loads an entry from a lower tier into this store. Loading it lets the native store judge
+   * it against every tag record this instance knows (an entry written before a revalidation
+   * is dropped, not served). A newer local write that raced the read wins.
+   */
+  promote(key, entry, now) {
     const local = this.native.get(key, [], now)
     if (!local || local.lastModified < entry.lastModified) {
       this.setEncoded(key, entry.value, entry.tags, entry.lastModified, entry.expireAt ?? undefined, now)
     }
-    return this.get(key, extraTags, now)
   }
 
-  /** `set`, then the shared tier (newer wins there too); resolves to the local outcome. */
-  async setShared(key, record, tags, lastModified, expireAt, now) {
+  /** An entry from the build's own output: into memory only (it is on disk already). */
+  loadSeed(key, record, tags, lastModified, now) {
+    this.setEncoded(key, encode(record), tags, lastModified, undefined, now)
+  }
+
+  /** `set`, then the disk tier and the shared tier (newer wins there); resolves to the local outcome. */
+  async setShared(key, record, tags, lastModified, expireAt, now, scope = 'build') {
     const bytes = encode(record)
     const outcome = this.setEncoded(key, bytes, tags, lastModified, expireAt, now)
+    const writes = []
+    // As Next's default writes every entry to disk whatever its memory LRU keeps.
+    if (outcome !== 'expired' && (this.disk || this.diskReady)) writes.push(this.persist(key, bytes, tags, lastModified, expireAt, scope))
     // An entry too large for this store would be refused by every instance's store as well.
-    if (this.remote && outcome === 'stored') await this.remote.set(key, bytes, tags, lastModified, expireAt, now)
+    if (this.remote && outcome === 'stored') writes.push(this.remote.set(key, bytes, tags, lastModified, expireAt, now))
+    await Promise.all(writes)
     return outcome
+  }
+
+  async persist(key, bytes, tags, lastModified, expireAt, scope) {
+    await this.diskReady
+    if (!this.disk) return
+    await this.disk.put(this.diskKey(key, scope), bytes, tags, lastModified, expireAt ?? undefined).catch((err) => this.diskProblem(err))
   }
 
   /** `revalidateTags`, then the tags' merged states to Redis and every other instance. */
   async revalidateTagsShared(tags, now, expireSeconds) {
     this.revalidateTags(tags, now, expireSeconds)
-    if (this.remote) await this.remote.revalidate(this.native.tagStates(tags), now)
+    const states = this.native.tagStates(tags)
+    await Promise.all([this.recordTags(states), this.remote && this.remote.revalidate(states, now)])
   }
 
   /** Tag states learnt from another instance: the hot tier drops, the native store merges. */
   applyTagStates(states, now) {
+    this.learnTagStates(states, now)
+    this.recordTags(this.native.tagStates(states.map((s) => s.tag)))
+  }
+
+  learnTagStates(states, now) {
     for (const s of states) this.hot.touchTags([s.tag], Math.max(s.staleAt ?? -1, s.expiredAt ?? -1))
     this.native.applyTagStates(states, now)
+  }
+
+  /** Appends the tags' merged states to the disk tier's log, so they outlive a restart. */
+  async recordTags(states) {
+    await this.diskReady
+    if (this.disk && states.length) await this.disk.recordTags(states).catch((err) => this.diskProblem(err))
+  }
+
+  // ---- the disk tier (lib/cache-disk.js, crates/cache/src/disk.rs) ----------------------
+
+  /**
+   * Opens the disk tier once per process (`config` from `diskConfig`). Until it is open and
+   * its tag log is applied, reads below memory and disk writes wait for it.
+   */
+  attachDisk(config) {
+    this.diskRoot = config.root
+    this.buildId = config.buildId
+    this.diskCorrupt = 0
+    this.diskReady = openDiskTier({ root: config.root, maxBytes: config.maxBytes, writable: config.writable })
+      .then((tier) => {
+        const reason = tier.stats().readOnlyReason
+        if (reason && config.writable) {
+          warnOnce('disk-read-only', `the disk cache at ${config.root} is not writable (${reason}); new entries are kept in memory${this.remote ? ' and Redis' : ''} only`)
+        } else if (!config.writable) {
+          warnOnce('disk-no-flush', `flushToDisk is off: the disk cache at ${config.root} is only read`)
+        }
+        return this.loadDiskTags(tier)
+      })
+      .catch((err) => {
+        this.disk = null
+        warnOnce('disk-open', `the disk cache at ${config.root} could not be opened; memory only: ${err && err.message}`)
+      })
+  }
+
+  async loadDiskTags(tier) {
+    const states = await tier.loadTags(Date.now())
+    this.learnTagStates(states, Date.now())
+    this.disk = tier
+  }
+
+  /** Build-scoped entries live under the build ID; fetch data is shared across builds. */
+  diskKey(key, scope) {
+    return `${scope === 'shared' ? 'shared' : `build/${this.buildId}`}/${key}`
+  }
+
+  diskProblem(err) {
+    warnOnce('disk-write', `the disk cache at ${this.diskRoot} failed (${err && err.message}); new entries are kept in memory${this.remote ? ' and Redis' : ''} only`)
+    return null
   }
 
   /** `'use cache'` refreshTags: pulls tag changes from Redis (bounded); no-op without it. */
@@ -201,6 +301,7 @@ class CacheStore {
       hotBytes: this.hot.bytes,
       capacity: s.capacity + this.hot.maxBytes,
       ...(this.remote && { redis: { healthy: this.remote.healthy, synced: this.remote.synced, pendingTags: this.remote.pending.size } }),
+      ...(this.disk && { disk: this.disk.stats() }),
     }
   }
 }
