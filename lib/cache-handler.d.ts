@@ -20,6 +20,14 @@ declare namespace NextNativeCacheHandler {
      * The client (ioredis) is loaded only when this is in use.
      */
     redis?: false | RedisOptions
+    /**
+     * Bound of the disk tier in bytes (least recently used files go first); the name and the
+     * default follow Next's `images.maximumDiskCacheSize`: half the free space at start, `0`
+     * turns the disk tier off.
+     */
+    maximumDiskCacheSize?: number
+    /** Where the disk tier lives. Default `<distDir>/cache/next-native`. */
+    diskCacheDir?: string
   }
 
   interface RedisOptions {
@@ -47,6 +55,8 @@ declare namespace NextNativeCacheHandler {
     hotBytes: number
     /** Present with the Redis tier: reachable now, first tag sync done, revalidations queued while away. */
     redis?: { healthy: boolean; synced: boolean; pendingTags: number }
+    /** Present with the disk tier: its hits, writes, evictions, corrupt files found, bytes, files. */
+    disk?: import('../index').DiskStats
   }
 }
 
