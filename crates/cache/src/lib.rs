@@ -1,7 +1,9 @@
 //! In-process, off-V8-heap, byte-bounded cache store behind Next.js's `cacheHandler` (ISR pages,
 //! route handlers, `fetch`/`unstable_cache` data) and `cacheHandlers` (`'use cache'`), with Next
 //! 16's tag semantics (`revalidateTag(tag)` expires, `revalidateTag(tag, profile)` goes stale).
-//! Keys and values are opaque bytes; a napi layer and JS adapters sit on top.
+//! Keys and values are opaque bytes; a napi layer and JS adapters sit on top. Below the
+//! memory store, [`DiskTier`] keeps entries in files (checksummed, written atomically,
+//! byte-bounded with least-recently-used eviction) and tag records in an append-only log.
 //!
 //! It refuses: entries whose charge exceeds [`Store::max_entry_bytes`] ([`SetOutcome::TooLarge`],
 //! so the caller can warn like Next's "Single item size exceeds maxSize"), entries already past
