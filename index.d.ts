@@ -64,7 +64,10 @@ export declare class NativeDiskTier {
   stats(): DiskStats
 }
 
-/** The `blurDataURL` Next generates for a static image import (an 8 px blurred SVG data URL). */
+/**
+ * The `blurDataURL` Next generates for a static image import (an 8 px blurred SVG data URL).
+ * Rejects with an `AbortError` (`code: 'ERR_IMAGE_ABORTED'`) once `signal` fires.
+ */
 export declare function blurPlaceholder(input: Uint8Array, signal?: AbortSignal | undefined | null): Promise<string>
 
 /** `blurPlaceholder` on the calling thread. */
@@ -283,6 +286,8 @@ export interface OptimizedImage {
 /**
  * Resizes and re-encodes an image as Next's optimizer does (auto-orient, sRGB, Lanczos3,
  * never enlarging, Next's encoder settings), on a worker thread. The input is copied first.
+ * Once `signal` fires, rejects with an `AbortError` (`code: 'ERR_IMAGE_ABORTED'`) when the
+ * work has stopped: a call not started yet never starts, one already encoding finishes first.
  */
 export declare function optimizeImage(input: Uint8Array, options: OptimizeImageOptions, signal?: AbortSignal | undefined | null): Promise<OptimizedImage>
 

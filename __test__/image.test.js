@@ -138,6 +138,52 @@ test('async and sync give the same bytes; the input buffer may change after the 
   assert.ok((await pending).data.equals(sync.data))
 })
 
+test("an AbortSignal rejects with name 'AbortError', code 'ERR_IMAGE_ABORTED' and the reason as cause", async () => {
+  const { getEventListeners } = require('node:events')
+  const src = fs.readFileSync(path.join(__dirname, 'fixtures', 'image-app', 'public', 'photo.jpg'))
+  const opts = { width: 64, format: 'webp' }
+  const aborted = (fn, cause) => (err) => {
+    assert.ok(err instanceof Error)
+    assert.deepEqual(
+      { name: err.name, code: err.code, message: err.message },
+      { name: 'AbortError', code: 'ERR_IMAGE_ABORTED', message: `${fn} was aborted (its AbortSignal fired)` },
+    )
+    assert.equal(err.cause, cause)
+    return true
+  }
+  // Aborted before the call: the work never starts.
+  const before = AbortSignal.abort()
+  await assert.rejects(native.optimizeImage(src, opts, before), aborted('optimizeImage', before.reason))
+  await assert.rejects(native.blurPlaceholder(src, before), aborted('blurPlaceholder', before.reason))
+  // Aborted once queued (here: before the JS turn ends, so whatever the worker is doing, the
+  // call cannot have settled): it rejects, with the reason given to abort() as the cause.
+  const reason = new Error('client went away')
+  const controller = new AbortController()
+  let ownHandler = 0
+  controller.signal.onabort = () => ownHandler++
+  const calls = [
+    ...Array.from({ length: 8 }, () => native.optimizeImage(src, opts, controller.signal)),
+    native.blurPlaceholder(src, controller.signal),
+  ]
+  controller.abort(reason)
+  const results = await Promise.allSettled(calls)
+  for (const [i, r] of results.entries()) {
+    assert.equal(r.status, 'rejected', `call ${i}`)
+    aborted(i < 8 ? 'optimizeImage' : 'blurPlaceholder', reason)(r.reason)
+  }
+  assert.equal(ownHandler, 1, "the signal's own onabort is left alone")
+  assert.equal(getEventListeners(controller.signal, 'abort').length, 1, 'only its own onabort is left')
+  // A signal that never fires: the calls resolve as without one and leave no listener behind.
+  const idle = new AbortController().signal
+  const done = await Promise.all([native.optimizeImage(src, opts, idle), native.blurPlaceholder(src, idle), native.optimizeImage(src, opts, null)])
+  assert.deepEqual([done[0].width, typeof done[1], done[2].width], [64, 'string', 64])
+  assert.equal(getEventListeners(idle, 'abort').length, 0)
+  // Not a signal: a coded TypeError-like error at the call, as for any other bad argument.
+  for (const bad of [{}, 'abort', 1]) {
+    assert.throws(() => native.optimizeImage(src, opts, bad), { code: 'ERR_INVALID_ARG_TYPE', message: 'The "signal" argument must be an AbortSignal' })
+  }
+})
+
 test("blurPlaceholder is Next 16.4.6's getImageBlurSvg over an 8 px image", async () => {
   const src = photo('path-2560x1600.jpg')
   const url = await native.blurPlaceholder(src)

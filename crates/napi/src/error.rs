@@ -6,7 +6,8 @@ use std::any::Any;
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use napi::{Env, JsError};
+use napi::bindgen_prelude::{JsObjectValue, Object, Unknown};
+use napi::{Env, JsError, JsValue};
 
 /// A Rust panic was caught at the boundary. Always a bug in this package.
 pub const NATIVE_PANIC: &str = "ERR_NATIVE_PANIC";
@@ -52,6 +53,24 @@ impl CodedError {
   pub fn into_napi(self, env: &Env) -> napi::Error {
     let js = JsError::from(napi::Error::new(self.code, self.message)).into_unknown(*env);
     napi::Error::from(js)
+  }
+
+  /// [`into_napi`](Self::into_napi) with another `name` (e.g. `AbortError`, as Node names
+  /// an aborted call's error) and an optional `cause`.
+  pub fn into_napi_named(
+    self,
+    env: &Env,
+    name: &str,
+    cause: Option<Unknown<'_>>,
+  ) -> napi::Result<napi::Error> {
+    let js = JsError::from(napi::Error::new(self.code, self.message)).into_unknown(*env);
+    // SAFETY: napi builds an `Error` object.
+    let mut js: Object<'_> = unsafe { js.cast()? };
+    js.set_named_property("name", name)?;
+    if let Some(cause) = cause {
+      js.set_named_property("cause", cause)?;
+    }
+    Ok(napi::Error::from(js.to_unknown()))
   }
 }
 

@@ -1,12 +1,12 @@
 //! Image optimization (`crates/image`): Next's `/_next/image` pipeline.
 
-use napi::bindgen_prelude::{AbortSignal, AsyncTask, Buffer};
+use napi::bindgen_prelude::{AsyncTask, Buffer, Unknown};
 use napi::Env;
 use napi_derive::napi;
 use next_native_image as core;
 
 use crate::error::{run_sync, CodedError, CoreError, ErrorCode};
-use crate::task::{Job, Work};
+use crate::task::{AbortableJob, Work};
 
 impl CoreError for core::ImageError {
   fn code(&self) -> &'static str {
@@ -162,20 +162,30 @@ impl Work for OptimizeWork {
   }
 }
 
+/// The code of an aborted image call's error (`name: 'AbortError'`).
+const ABORTED: &str = "ERR_IMAGE_ABORTED";
+
 /// Resizes and re-encodes an image as Next's optimizer does (auto-orient, sRGB, Lanczos3,
 /// never enlarging, Next's encoder settings), on a worker thread. The input is copied first.
+/// Once `signal` fires, rejects with an `AbortError` (`code: 'ERR_IMAGE_ABORTED'`) when the
+/// work has stopped: a call not started yet never starts, one already encoding finishes first.
 #[napi(ts_return_type = "Promise<OptimizedImage>")]
 pub fn optimize_image(
+  env: Env,
   input: &[u8],
   options: OptimizeImageOptions,
-  signal: Option<AbortSignal>,
-) -> AsyncTask<Job<OptimizeWork>> {
-  AsyncTask::with_optional_signal(
-    Job(OptimizeWork {
-      input: input.to_vec(),
-      options,
-    }),
+  #[napi(ts_arg_type = "AbortSignal | undefined | null")] signal: Option<Unknown<'_>>,
+) -> napi::Result<AsyncTask<AbortableJob<OptimizeWork>>> {
+  let work = OptimizeWork {
+    input: input.to_vec(),
+    options,
+  };
+  AbortableJob::task(
+    &env,
+    work,
     signal,
+    ABORTED,
+    "optimizeImage was aborted (its AbortSignal fired)",
   )
 }
 
@@ -220,9 +230,21 @@ impl Work for BlurWork {
 }
 
 /// The `blurDataURL` Next generates for a static image import (an 8 px blurred SVG data URL).
+/// Rejects with an `AbortError` (`code: 'ERR_IMAGE_ABORTED'`) once `signal` fires.
 #[napi(ts_return_type = "Promise<string>")]
-pub fn blur_placeholder(input: &[u8], signal: Option<AbortSignal>) -> AsyncTask<Job<BlurWork>> {
-  AsyncTask::with_optional_signal(Job(BlurWork(input.to_vec())), signal)
+pub fn blur_placeholder(
+  env: Env,
+  input: &[u8],
+  #[napi(ts_arg_type = "AbortSignal | undefined | null")] signal: Option<Unknown<'_>>,
+) -> napi::Result<AsyncTask<AbortableJob<BlurWork>>> {
+  let work = BlurWork(input.to_vec());
+  AbortableJob::task(
+    &env,
+    work,
+    signal,
+    ABORTED,
+    "blurPlaceholder was aborted (its AbortSignal fired)",
+  )
 }
 
 /// `blurPlaceholder` on the calling thread.
