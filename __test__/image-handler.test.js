@@ -85,6 +85,10 @@ function startUpstream() {
       case '/nolocation':
         res.statusCode = 302
         return res.end()
+      case '/badlocation': // a Location no URL parser accepts (an unclosed IPv6 literal)
+        res.statusCode = 302
+        res.setHeader('location', 'http://[::1')
+        return res.end()
       case '/slow.jpg':
         return setTimeout(() => res.end(photo), Number(new URL(req.url, 'http://u').searchParams.get('ms') || 1500))
       case '/stale.jpg':
@@ -440,6 +444,9 @@ test('remote: allowed, refused, redirects, size and time limits, encodings', asy
     [`${o}/missing.jpg`, 404, '"url" parameter is valid but upstream response is invalid'],
     [`${o}/empty`, 400, '"url" parameter is valid but upstream response is invalid'],
     [`${o}/nolocation`, 500, '"url" parameter is valid but upstream response is invalid'],
+    // Next 16.4.6 follows a redirect only when URL.canParse(location); otherwise the 302 is
+    // a failed upstream response: ImageError(302), which its constructor turns into 500.
+    [`${o}/badlocation`, 500, '"url" parameter is valid but upstream response is invalid'],
     [`${o}/text`, 400, "The requested resource isn't a valid image."],
     [`${o}/slow.jpg?ms=3000`, 504, '"url" parameter is valid but upstream response timed out'],
     [`http://127.0.0.2:${upstream.port}/img.jpg`, 400, '"url" parameter is not allowed'], // not in remotePatterns
@@ -720,6 +727,7 @@ test('fidelity: /_next/image (real Next) vs our route handler vs our standalone 
     [q(`${o}/missing.jpg`, 64), W],
     [q(`${o}/empty`, 64), W],
     [q(`${o}/nolocation`, 64), W],
+    [q(`${o}/badlocation`, 64), W],
     [q(`${o}/text`, 64), W],
   ]
   const privateTable = [
