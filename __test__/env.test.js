@@ -12,7 +12,8 @@ const path = require('node:path')
 
 const OURS = path.join(__dirname, '..', 'lib', 'env.js')
 const CLI = path.join(__dirname, '..', 'bin', 'next-native.js')
-const FIXTURES = path.join(__dirname, '..', '..', 'shared', 'env-conformance')
+// Upstream dotenv / dotenv-expand fixtures (BSD-2-Clause), committed with their licences.
+const FIXTURES = path.join(__dirname, '..', 'crates', 'env', 'tests', 'conformance')
 
 function project(t, files) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'env-'))

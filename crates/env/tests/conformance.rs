@@ -1,6 +1,7 @@
 //! Conformance against upstream: the dotenv 16.3.1 / dotenv-expand 10.0.0 fixtures in
-//! `shared/env-conformance/`, and `tests/oracle/oracle.json` (outputs of the real packages for
-//! ~3000 hand-written and generated inputs, see `tests/oracle/generate.js`).
+//! `tests/conformance/` (BSD-2-Clause, see its README), and `tests/oracle/oracle.json`
+//! (outputs of the real packages for ~3000 hand-written and generated inputs, see
+//! `tests/oracle/generate.js`).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -8,15 +9,8 @@ use std::path::PathBuf;
 use next_native_env::{expand, expand_detailed, parse, parse_detailed, ExpandError};
 use serde_json::{Map, Value};
 
-fn shared_dir() -> PathBuf {
-  let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/env-conformance");
-  assert!(
-    dir.join("README.md").is_file(),
-    "conformance fixtures not found at {} — this test needs the shared/env-conformance directory \
-         next to the repository checkout",
-    dir.display()
-  );
-  dir
+fn fixtures_dir() -> PathBuf {
+  PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/conformance")
 }
 
 fn read(path: PathBuf) -> String {
@@ -60,7 +54,7 @@ fn env_lookup(env: Map<String, Value>) -> impl Fn(&str) -> Option<String> {
 
 #[test]
 fn dotenv_fixture_files() {
-  let dir = shared_dir().join("dotenv-16.3.1");
+  let dir = fixtures_dir().join("dotenv-16.3.1");
   let expected = json(dir.join("expected.json"));
   for file in ["tests.env", "tests.env-multiline"] {
     let got = parse(&read(dir.join(file)));
@@ -99,7 +93,7 @@ fn dotenv_fixture_files() {
 
 #[test]
 fn dotenv_expand_unit_cases() {
-  let dir = shared_dir().join("dotenv-expand-10.0.0");
+  let dir = fixtures_dir().join("dotenv-expand-10.0.0");
   let expected = json(dir.join("expected.json"));
   let cases = expected["unit_cases"].as_array().unwrap();
   assert!(cases.len() >= 10);
@@ -122,7 +116,7 @@ fn dotenv_expand_unit_cases() {
 
 #[test]
 fn dotenv_expand_integration() {
-  let dir = shared_dir().join("dotenv-expand-10.0.0");
+  let dir = fixtures_dir().join("dotenv-expand-10.0.0");
   let expected = json(dir.join("expected.json"));
   let src = read(dir.join("tests.env"));
   let integ = &expected["integration"];
