@@ -13,8 +13,10 @@ const sharp = require('sharp')
 const native = require('..')
 const { getImageBlurSvg } = require('next/dist/shared/lib/image-blur-svg')
 
-const PHOTOS = path.join(__dirname, '..', '..', 'shared', 'bench-images')
-const photo = (name) => fs.readFileSync(path.join(PHOTOS, name))
+// Camera-sized JPEGs: the repo's generated 1200×750 photo (fixtures/image-app/make-images.js),
+// enlarged by sharp to a 16:10 size such as a wallpaper's 2560×1600.
+const PHOTO = fs.readFileSync(path.join(__dirname, 'fixtures', 'image-app', 'public', 'photo.jpg'))
+const photo = (width, height) => sharp(PHOTO).resize(width, height).jpeg({ quality: 90 }).toBuffer()
 
 async function pixel(buf, x, y) {
   const { data, info } = await sharp(buf).ensureAlpha().raw().toBuffer({ resolveWithObject: true })
@@ -25,7 +27,7 @@ async function pixel(buf, x, y) {
 const near = (a, b, tol) => a.every((v, i) => Math.abs(v - b[i]) <= tol)
 
 test('each output format decodes to the requested width and the aspect ratio, never enlarged', async () => {
-  const src = photo('path-2560x1600.jpg')
+  const src = await photo(2560, 1600)
   for (const format of ['jpeg', 'webp', 'avif', 'png']) {
     const out = await native.optimizeImage(src, { width: 640, format })
     const meta = await sharp(out.data).metadata()
@@ -95,7 +97,7 @@ test('alpha survives in PNG, WebP and AVIF', async () => {
 
 test('AVIF input: decoded as sharp (libheif) decodes it, alpha and P3 included', async () => {
   // Photo content, encoded by sharp's libaom; the reference pixels are sharp's own decode.
-  const base = await sharp(photo('path-2560x1600.jpg')).resize(320).toBuffer()
+  const base = await sharp(await photo(2560, 1600)).resize(320).toBuffer()
   const cases = [
     ['4:2:0', await sharp(base).avif({ quality: 60, chromaSubsampling: '4:2:0' }).toBuffer()],
     ['4:4:4', await sharp(base).avif({ quality: 60, chromaSubsampling: '4:4:4' }).toBuffer()],
@@ -131,7 +133,7 @@ test('AVIF input: decoded as sharp (libheif) decodes it, alpha and P3 included',
 })
 
 test('async and sync give the same bytes; the input buffer may change after the call', async () => {
-  const src = Buffer.from(photo('dune.jpg'))
+  const src = Buffer.from(await photo(1680, 1050))
   const pending = native.optimizeImage(src, { width: 320, format: 'webp', quality: 60 })
   const sync = native.optimizeImageSync(src, { width: 320, format: 'webp', quality: 60 })
   src.fill(0) // copied before dispatch: mutating it now must not matter
@@ -185,7 +187,7 @@ test("an AbortSignal rejects with name 'AbortError', code 'ERR_IMAGE_ABORTED' an
 })
 
 test("blurPlaceholder is Next 16.4.6's getImageBlurSvg over an 8 px image", async () => {
-  const src = photo('path-2560x1600.jpg')
+  const src = await photo(2560, 1600)
   const url = await native.blurPlaceholder(src)
   assert.equal(native.blurPlaceholderSync(src), url)
   const prefix = 'data:image/svg+xml;charset=utf-8,'
@@ -198,7 +200,7 @@ test("blurPlaceholder is Next 16.4.6's getImageBlurSvg over an 8 px image", asyn
 })
 
 test('bad input: a coded error naming the problem, sync and async, and the process lives on', async () => {
-  const jpeg = photo('dune.jpg')
+  const jpeg = await photo(1680, 1050)
   const cases = [
     [Buffer.alloc(0), 'ERR_IMAGE_EMPTY'],
     [Buffer.from('<html><body>not an image</body></html>'), 'ERR_IMAGE_UNSUPPORTED_FORMAT'],

@@ -522,8 +522,8 @@ fn blur_placeholder_is_nexts_svg() {
 }
 
 #[test]
-fn shared_photo_jpeg_to_webp_and_avif() {
-  let src = shared_image("path-2560x1600.jpg");
+fn large_photo_jpeg_to_webp_and_avif() {
+  let src = photo_jpeg(2560, 1600);
   let meta = metadata(&src).unwrap();
   assert_eq!(
     (meta.format, meta.width, meta.height),
@@ -542,8 +542,13 @@ fn shared_photo_jpeg_to_webp_and_avif() {
 }
 
 #[test]
-fn shared_png_to_palette_png() {
-  let src = shared_image("kay-1080x1920.png");
+fn large_rgba_png_to_palette_png() {
+  // A 1080×1920 phone wallpaper: RGBA, fully opaque.
+  let rgba: Vec<u8> = photo(1080, 1920)
+    .chunks(3)
+    .flat_map(|p| [p[0], p[1], p[2], 255])
+    .collect();
+  let src = png(1080, 1920, &rgba, image::ExtendedColorType::Rgba8);
   let out = optimize(&src, &opts(256, OutputFormat::Png)).unwrap();
   assert_eq!((out.width, out.height), (256, 455));
   let decoder = png::Decoder::new(std::io::Cursor::new(&out.data));

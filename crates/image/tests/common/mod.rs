@@ -135,9 +135,68 @@ pub fn decode_rgba(data: &[u8]) -> image::RgbaImage {
   image::load_from_memory(data).unwrap().into_rgba8()
 }
 
-pub fn shared_image(name: &str) -> Vec<u8> {
-  let path = format!("/work/shared/bench-images/{name}");
-  std::fs::read(&path).unwrap_or_else(|e| {
-    panic!("{path}: {e} — the shared bench images are required (see /work/shared/bench-images/SOURCES.md)")
-  })
+/// A photo-like RGB picture, generated so that no third-party photo is needed: a sky gradient,
+/// two ranges of hills with soft edges, value-noise texture and per-pixel sensor noise.
+/// Deterministic, and as large as the caller asks.
+pub fn photo(width: u32, height: u32) -> Vec<u8> {
+  // A small integer hash (splitmix-like) stands in for a seeded PRNG.
+  let hash = |x: u32, y: u32, s: u32| -> f32 {
+    let mut h =
+      x.wrapping_mul(0x9E37_79B1) ^ y.wrapping_mul(0x85EB_CA77) ^ s.wrapping_mul(0xC2B2_AE3D);
+    h ^= h >> 15;
+    h = h.wrapping_mul(0x2C1B_3C6D);
+    h ^= h >> 12;
+    (h & 0xFFFF) as f32 / 65535.0
+  };
+  // Value noise on a lattice of `cell` pixels, smoothstep-interpolated.
+  let noise = |x: u32, y: u32, cell: u32, s: u32| -> f32 {
+    let (cx, cy) = (x / cell, y / cell);
+    let smooth = |t: f32| t * t * (3.0 - 2.0 * t);
+    let tx = smooth((x % cell) as f32 / cell as f32);
+    let ty = smooth((y % cell) as f32 / cell as f32);
+    let (a, b) = (hash(cx, cy, s), hash(cx + 1, cy, s));
+    let (c, d) = (hash(cx, cy + 1, s), hash(cx + 1, cy + 1, s));
+    let top = a + (b - a) * tx;
+    top + (c + (d - c) * tx - top) * ty
+  };
+  let (w, h) = (width as f32, height as f32);
+  let mut px = Vec::with_capacity(width as usize * height as usize * 3);
+  for y in 0..height {
+    let v = y as f32 / h;
+    for x in 0..width {
+      let u = x as f32 / w;
+      // Sky: deep blue at the top, pale towards the horizon.
+      let mut rgb = [60.0 + 170.0 * v, 100.0 + 110.0 * v, 170.0 - 10.0 * v];
+      let ranges = [
+        (
+          0.55 + 0.06 * (u * 7.0).sin() + 0.02 * (u * 23.0 + 1.0).sin(),
+          [90.0, 110.0, 100.0],
+        ),
+        (
+          0.72 + 0.05 * (u * 5.0 + 2.0).sin() + 0.02 * (u * 31.0).sin(),
+          [80.0, 100.0, 45.0],
+        ),
+      ];
+      for (top, colour) in ranges {
+        // A two-pixel soft edge, then textured slopes.
+        let cover = ((v - top) * h / 2.0).clamp(0.0, 1.0);
+        if cover > 0.0 {
+          let tex = 0.8 + 0.3 * noise(x, y, 48, 1) + 0.2 * noise(x, y, 9, 2);
+          for (c, k) in rgb.iter_mut().zip(colour) {
+            *c += (k * tex - *c) * cover;
+          }
+        }
+      }
+      for (i, c) in rgb.iter().enumerate() {
+        let grain = (hash(x, y, 7 + i as u32) - 0.5) * 8.0;
+        px.push((c + grain).clamp(0.0, 255.0) as u8);
+      }
+    }
+  }
+  px
+}
+
+/// A camera-like JPEG of `photo` content (4:4:4, quality 95).
+pub fn photo_jpeg(width: u32, height: u32) -> Vec<u8> {
+  jpeg_rgb(width, height, &photo(width, height))
 }
