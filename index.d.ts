@@ -18,6 +18,11 @@ export declare class NativeCacheStore {
    */
   get(key: string, extraTags: Array<string>, now: number): CacheHit | null
   /**
+   * How `get` would judge an entry with this metadata (read from the disk tier, Redis or the
+   * build output) against the tag records: `"fresh"`, `"stale"`, or `null` for a miss.
+   */
+  judge(tags: Array<string>, lastModified: number, expireAt: number | undefined | null, extraTags: Array<string>, now: number): Freshness | null
+  /**
    * Stores `value` (copied) under `key`. Returns `"stored"`, `"too-large"` (bigger than
    * `maxEntryBytes`; any previous value is removed) or `"expired"` (`expireAt <= now`).
    */
@@ -218,6 +223,11 @@ export interface EnvWarning {
  * array of changes. Each manifest's digest is verified first.
  */
 export declare function explainManifests(before: string, after: string): string
+
+export declare const enum Freshness {
+  Fresh = 'fresh',
+  Stale = 'stale',
+}
 
 /** Hashes the project tree on a worker thread (the walk itself is parallel). */
 export declare function hashTree(options: HashTreeOptions, signal?: AbortSignal | undefined | null): Promise<TreeHash>

@@ -841,6 +841,7 @@ module.exports.blurPlaceholder = nativeBinding.blurPlaceholder
 module.exports.blurPlaceholderSync = nativeBinding.blurPlaceholderSync
 module.exports.DiskPutOutcome = nativeBinding.DiskPutOutcome
 module.exports.explainManifests = nativeBinding.explainManifests
+module.exports.Freshness = nativeBinding.Freshness
 module.exports.hashTree = nativeBinding.hashTree
 module.exports.hashTreeSync = nativeBinding.hashTreeSync
 module.exports.imageMetadata = nativeBinding.imageMetadata

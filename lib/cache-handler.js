@@ -136,8 +136,7 @@ function create(options = {}) {
       const data = await this.seed.get(key, ctx)
       if (!data || !data.value) return null
       const record = data.cacheControl ? { value: data.value, cacheControl: data.cacheControl } : { value: data.value }
-      this.store.loadSeed(KEY_PREFIX + key, record, headerTags(data.value), data.lastModified, now)
-      return this.store.get(KEY_PREFIX + key, extraTags, now)
+      return this.store.fromBuild(KEY_PREFIX + key, record, headerTags(data.value), data.lastModified, extraTags, now)
     }
 
     async set(key, data, ctx = {}) {

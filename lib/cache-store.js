@@ -152,10 +152,7 @@ class CacheStore {
     }
     if (this.disk) {
       const entry = await this.disk.get(this.diskKey(key, scope), now).catch((err) => this.diskProblem(err))
-      if (entry) {
-        this.promote(key, entry, now)
-        return this.get(key, extraTags, now)
-      }
+      if (entry) return this.fromBelow(key, entry, extraTags, now)
       const { corrupt } = this.disk.stats()
       if (corrupt > this.diskCorrupt) {
         this.diskCorrupt = corrupt
@@ -165,27 +162,39 @@ class CacheStore {
     if (!this.remote) return null
     const entry = await this.remote.get(key)
     if (!entry) return null
-    this.promote(key, entry, now)
-    hit = this.get(key, extraTags, now)
+    hit = this.fromBelow(key, entry, extraTags, now)
     if (hit && this.disk) this.persist(key, entry.value, entry.tags, entry.lastModified, entry.expireAt, scope)
     return hit
   }
 
   /**
-   * Loads an entry from a lower tier into this store. Loading it lets the native store judge
-   * it against every tag record this instance knows (an entry written before a revalidation
-   * is dropped, not served). A newer local write that raced the read wins.
+   * An entry read from a lower tier (`{ value, tags, lastModified, expireAt }`, `value` the
+   * codec bytes; `record`, when the caller has it decoded already): judged by the native
+   * store against the same tag records as the entries in memory, kept in memory when live,
+   * and returned decoded from its own bytes (not read back out of the store).
    */
-  promote(key, entry, now) {
-    const local = this.native.get(key, [], now)
-    if (!local || local.lastModified < entry.lastModified) {
-      this.setEncoded(key, entry.value, entry.tags, entry.lastModified, entry.expireAt ?? undefined, now)
-    }
+  fromBelow(key, entry, extraTags, now, record) {
+    const expireAt = entry.expireAt ?? null
+    const freshness = this.native.judge(entry.tags, entry.lastModified, expireAt ?? undefined, extraTags, now)
+    if (!freshness) return null
+    // A newer local write that raced the read wins.
+    if (!this.promote(key, entry, now)) return this.get(key, extraTags, now)
+    const result = { record: record ?? decode(entry.value), lastModified: entry.lastModified, expireAt, tags: entry.tags, stale: freshness === 'stale' }
+    if (!result.stale) this.hot.put(key, result, entry.value.length)
+    return result
   }
 
-  /** An entry from the build's own output: into memory only (it is on disk already). */
-  loadSeed(key, record, tags, lastModified, now) {
-    this.setEncoded(key, encode(record), tags, lastModified, undefined, now)
+  /** Keeps an entry from a lower tier in this store; false when a newer local write raced the read. */
+  promote(key, entry, now) {
+    const local = this.native.get(key, [], now)
+    if (local && local.lastModified >= entry.lastModified) return false
+    this.setEncoded(key, entry.value, entry.tags, entry.lastModified, entry.expireAt ?? undefined, now)
+    return true
+  }
+
+  /** An entry from the build's own output: judged and kept in memory only (it is on disk already). */
+  fromBuild(key, record, tags, lastModified, extraTags, now) {
+    return this.fromBelow(key, { value: encode(record), tags, lastModified }, extraTags, now, record)
   }
 
   /** `set`, then the disk tier and the shared tier (newer wins there); resolves to the local outcome. */

@@ -514,12 +514,40 @@ impl Store {
     if entry.ttl_expired(now_ms) {
       return Check::Dead;
     }
+    self.check_tags(entry.tags(), entry.last_modified_ms, extra_tags, now_ms)
+  }
+
+  /// What [`Store::get`] would decide for an entry with this metadata, without storing or
+  /// decoding it: `None` for a miss, else its freshness. For entries read from a lower tier
+  /// (disk, Redis, the build output), so they are judged by the same rule and tag records as
+  /// the entries in memory. Counts nothing.
+  pub fn judge(&self, meta: &EntryMeta, extra_tags: &[&str], now_ms: u64) -> Option<Freshness> {
+    if matches!(meta.expire_at_ms, Some(t) if now_ms >= t) {
+      return None;
+    }
+    match self.check_tags(
+      meta.tags.iter().map(String::as_str),
+      meta.last_modified_ms,
+      extra_tags,
+      now_ms,
+    ) {
+      Check::Live(freshness) => Some(freshness),
+      Check::Dead | Check::ExpiredForCaller => None,
+    }
+  }
+
+  fn check_tags<'t>(
+    &self,
+    own_tags: impl Iterator<Item = &'t str>,
+    lm: u64,
+    extra_tags: &[&str],
+    now_ms: u64,
+  ) -> Check {
     if self.manifest.len() == 0 {
       return Check::Live(Freshness::Fresh);
     }
-    let lm = entry.last_modified_ms;
     let mut stale = false;
-    for tag in entry.tags() {
+    for tag in own_tags {
       if let Some(state) = self.manifest.get(tag) {
         if state.expires(lm, now_ms) {
           return Check::Dead;

@@ -395,3 +395,38 @@ fn auto_shards_keep_large_entries_admissible() {
   let small = store(1 << 20);
   assert_eq!(small.shards(), 1);
 }
+
+#[test]
+fn judge_decides_as_get_does_for_entries_from_a_lower_tier() {
+  let s = store(1 << 20);
+  let cases = [
+    (meta(&["a"], 10), &[][..]),
+    (meta(&["b"], 10), &[][..]),
+    (meta(&["c"], 10), &[][..]),
+    (meta(&["x"], 10), &["b"][..]),
+    (meta(&["x"], 10), &["a"][..]),
+    (meta(&["a"], 500), &[][..]),
+    (
+      EntryMeta {
+        expire_at_ms: Some(200),
+        ..meta(&["x"], 10)
+      },
+      &[][..],
+    ),
+  ];
+  s.revalidate_tags(&["a"], 100, None); // expired at 100
+  s.revalidate_tags(&["b"], 100, Some(3600)); // stale from 100
+  for (i, (m, extra)) in cases.iter().enumerate() {
+    let key = format!("k{i}");
+    let judged = s.judge(m, extra, 300);
+    s.set(key.as_bytes(), vec![1], m.clone(), 300);
+    let got = s.get(key.as_bytes(), extra, 300).map(|h| h.freshness);
+    assert_eq!(judged, got, "case {i}: {m:?} {extra:?}");
+  }
+  assert_eq!(s.judge(&meta(&["a"], 10), &[], 300), None);
+  assert_eq!(s.judge(&meta(&["b"], 10), &[], 300), Some(Freshness::Stale));
+  assert_eq!(
+    s.judge(&meta(&["a"], 500), &[], 300),
+    Some(Freshness::Fresh)
+  );
+}

@@ -82,6 +82,35 @@ fn ms(v: f64, what: &str) -> Result<u64, CodedError> {
   }
 }
 
+#[napi(string_enum = "lowercase")]
+pub enum Freshness {
+  Fresh,
+  Stale,
+}
+
+/// A hit's bytes as a JS Buffer. A decompressed value is a fresh allocation nobody else holds,
+/// so JS gets it without a copy (the Buffer owns the `Arc` until it is collected). An
+/// uncompressed value is the stored allocation itself, shared by every hit: it is copied, as
+/// V8 refuses two external buffers over the same memory.
+fn js_bytes(env: &Env, value: &mut Arc<[u8]>, fresh: bool) -> Result<Buffer, CodedError> {
+  let err = |e: napi::Error| CodedError::new("ERR_CACHE_BUFFER", e.reason);
+  if fresh && !value.is_empty() {
+    if let Some(bytes) = Arc::get_mut(value) {
+      let (ptr, len) = (bytes.as_mut_ptr(), bytes.len());
+      let owner = value.clone();
+      // SAFETY: `ptr` points at `len` bytes owned by `owner`, which the finaliser drops only
+      // after V8 has released the buffer; no other reference to them exists (`get_mut`
+      // succeeded before `owner` was made and `value` is dropped by the caller unused).
+      let slice =
+        unsafe { BufferSlice::from_external(env, ptr, len, owner, |_, owner| drop(owner)) };
+      return slice.and_then(|b| b.into_buffer(env)).map_err(err);
+    }
+  }
+  BufferSlice::copy_from(env, &**value)
+    .and_then(|b| b.into_buffer(env))
+    .map_err(err)
+}
+
 fn tag_refs(tags: &[String]) -> Vec<&str> {
   tags.iter().map(String::as_str).collect()
 }
@@ -133,16 +162,49 @@ impl NativeCacheStore {
       else {
         return Ok(None);
       };
-      let value = BufferSlice::copy_from(&env, &*hit.value)
-        .and_then(|b| b.into_buffer(&env))
-        .map_err(|e| CodedError::new("ERR_CACHE_BUFFER", e.reason))?;
+      let last_modified = hit.last_modified_ms() as f64;
+      let expire_at = hit.expire_at_ms().map(|v| v as f64);
+      let tags = hit.tags().map(str::to_owned).collect();
+      let stale = matches!(hit.freshness, core::Freshness::Stale);
+      let compressed = hit.is_compressed();
+      let mut value = hit.value.clone();
+      drop(hit);
       Ok(Some(CacheHit {
-        value,
-        last_modified: hit.last_modified_ms() as f64,
-        expire_at: hit.expire_at_ms().map(|v| v as f64),
-        tags: hit.tags().map(str::to_owned).collect(),
-        stale: matches!(hit.freshness, core::Freshness::Stale),
+        value: js_bytes(&env, &mut value, compressed)?,
+        last_modified,
+        expire_at,
+        tags,
+        stale,
       }))
+    })
+  }
+
+  /// How `get` would judge an entry with this metadata (read from the disk tier, Redis or the
+  /// build output) against the tag records: `"fresh"`, `"stale"`, or `null` for a miss.
+  #[napi]
+  pub fn judge(
+    &self,
+    tags: Vec<String>,
+    last_modified: f64,
+    expire_at: Option<f64>,
+    extra_tags: Vec<String>,
+    now: f64,
+  ) -> Result<Option<Freshness>, napi::Error<ErrorCode>> {
+    run_sync(|| {
+      let meta = core::EntryMeta {
+        tags,
+        last_modified_ms: ms(last_modified, "lastModified")?,
+        expire_at_ms: expire_at.map(|v| ms(v, "expireAt")).transpose()?,
+      };
+      Ok(
+        self
+          .store
+          .judge(&meta, &tag_refs(&extra_tags), ms(now, "now")?)
+          .map(|f| match f {
+            core::Freshness::Fresh => Freshness::Fresh,
+            core::Freshness::Stale => Freshness::Stale,
+          }),
+      )
     })
   }
 
