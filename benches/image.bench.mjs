@@ -1,22 +1,28 @@
 // Image optimization: @rs/next-native vs sharp 0.35 configured exactly as Next 16.4.6 does.
-// Inputs: the photos in shared/bench-images plus synthetic edge cases (incl. an AVIF source); widths 640/1080/1920;
+// Inputs: the photos in bench-images/ (`npm run bench:images`, run here when missing) plus
+// synthetic edge cases (incl. an AVIF source); widths 640/1080/1920;
 // q=75; every output format. Reports median time (alternating runs), output bytes and
 // SSIMULACRA2 against a lossless reference (the source resized by sharp to a PNG, the same
 // reference for both), then 16 requests in flight per format with each implementation in its
 // own process (wall time and peak RSS).
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { benchImagesDir, ensureBenchImages } from '../scripts/bench-images.mjs'
 import { median, root, save, table } from './harness.mjs'
 
 const require = createRequire(import.meta.url)
 const { optimize, sharp: loadSharp } = require('./anchors/image-impls.cjs')
 const sharp = loadSharp()
 
-const photos = join(root, '..', 'shared', 'bench-images')
-if (!existsSync(photos)) throw new Error(`${photos} is missing (the shared benchmark photos)`)
+const photos = benchImagesDir
+const { files: photoSources } = await ensureBenchImages()
+const standIns = photoSources.filter((f) => f.origin === 'generated')
+if (standIns.length) {
+  console.warn(`note: ${standIns.length} of ${photoSources.length} photos are generated stand-ins (see bench-images/SOURCES.json): not comparable with the README's table`)
+}
 const RUNS = Number(process.env.RUNS || 3)
 const FORMATS = (process.env.FORMATS || 'jpeg,webp,avif,png').split(',')
 const WIDTHS = (process.env.WIDTHS || '640,1080,1920').split(',').map(Number)
@@ -25,15 +31,15 @@ execFileSync('cargo', ['build', '-q', '--release', '-p', 'next_native_image', '-
 const ssim2Bin = join(root, 'target', 'release', 'examples', 'ssimulacra2')
 
 const tmp = mkdtempSync(join(tmpdir(), 'image-bench-'))
-const inputs = readdirSync(photos)
-  .filter((f) => /\.(jpe?g|png)$/.test(f))
+const inputs = photoSources
+  .map((f) => f.file)
   .sort()
   .map((f) => ({ name: f, path: join(photos, f), buf: readFileSync(join(photos, f)) }))
 // Synthetic edge cases: a 10000×50 strip, a PNG with alpha, and an AVIF source (libaom via
 // sharp, 2560 px wide, q60: AVIF input is decoded by rav1d here, by dav1d in sharp).
 const strip = await sharp({ create: { width: 10000, height: 50, channels: 3, background: '#3a7' } }).png().toBuffer()
 const alpha = await sharp(inputs[0].buf).resize(1600).ensureAlpha(0.5).png().toBuffer()
-const avifSource = await sharp(inputs.find((i) => i.name.startsWith('path')).buf).avif({ quality: 60 }).toBuffer()
+const avifSource = await sharp(inputs.find((i) => i.name.includes('2560x1600')).buf).avif({ quality: 60 }).toBuffer()
 for (const [name, buf] of [['synthetic-strip-10000x50.png', strip], ['synthetic-alpha-1600.png', alpha], ['synthetic-path-2560.avif', avifSource]]) {
   const p = join(tmp, name)
   writeFileSync(p, buf)
