@@ -179,7 +179,8 @@ test('validation: every message, word for word, in Next order', async (t) => {
     const res = await get(h, query)
     assert.equal(res.status, 400, query)
     assert.equal(res.body.toString(), message, query)
-    // Next's error responses carry no image headers at all (§1.15).
+    // Next's error responses carry no image headers at all (seen with next start 16.4.6; part 2
+    // checks it live).
     for (const name of ['content-type', 'vary', 'cache-control', 'x-nextjs-cache', 'content-security-policy']) {
       assert.equal(res.headers[name], undefined, `${query}: ${name}`)
     }
@@ -391,7 +392,8 @@ test('bad inputs get the responses Next gives', async (t) => {
     assert.deepEqual(res.body, readPublic(name), `${name}: original bytes`)
     return res
   }
-  // Decode failures: the original bytes, its own type, the short TTL (§1.7 step 9, §1.15).
+  // Decode failures: the original bytes, its own type, the short TTL (the `catch` of
+  // `imageOptimizerTransform`, next/dist/server/image-optimizer/transform.js, 16.4.6).
   const truncated = await original('truncated.jpg')
   assert.equal(truncated.headers['content-type'], 'image/jpeg')
   assert.equal(truncated.headers['content-disposition'], 'attachment; filename="truncated.jpeg"')
@@ -780,7 +782,7 @@ test('fidelity: /_next/image (real Next) vs our route handler vs our standalone 
       for (const name of ['content-type', 'cache-control', 'content-disposition', 'content-security-policy', 'x-nextjs-cache']) {
         assert.equal(m.headers[name], n.headers[name], `${where}: ${name}`)
       }
-      // A route handler gets Next's RSC Vary values in front of ours (§1.15), and
+      // A route handler gets Next's RSC Vary values in front of ours (seen with 16.4.6), and
       // Accept-Encoding after it when Next's compression applies (BMP, SVG).
       // (`next start` compresses those; our service leaves compression to the proxy.)
       const noEncoding = (v) => v.split(/,\s*/).filter((x) => x !== 'Accept-Encoding').join(', ')

@@ -1,8 +1,9 @@
 'use strict'
 
 // The two implementations under test, each configured as Next 16.4.6 configures sharp
-// (research/image.md §1.8): auto-orient, resize without enlargement (lanczos3), strip
-// metadata; AVIF q = max(round(q·50/80), 1), effort 3, 4:4:4; WebP q; palette PNG; mozjpeg.
+// (`optimizeImage` in next/dist/server/image-optimizer/transform.js): auto-orient, resize
+// without enlargement (lanczos3), strip metadata; AVIF q = max(round(q·50/80), 1), effort 3,
+// 4:4:4; WebP q; palette PNG; mozjpeg.
 // Each is loaded only when used, so a process measuring one does not carry the other.
 
 const path = require('node:path')

@@ -13,8 +13,9 @@ pub const ID_ALPHABET: &[u8; 32] = b"23456789bcefghijklmnopqrstuvwxyz";
 /// `build_id` length: 26 symbols = 130 bits of the digest.
 pub const BUILD_ID_LEN: usize = 26;
 
-/// `deployment_id` length: 32 symbols = 160 bits, the canary cap Next enforced on
-/// `deploymentId` (research §1.2); every symbol is in Next's `[a-zA-Z0-9_-]`.
+/// `deployment_id` length: 32 symbols = 160 bits, the cap Next's canary
+/// `generate-deployment-id.ts` put on `deploymentId` (16.4.6 has no cap); every symbol is in
+/// the `[a-zA-Z0-9_-]` that 16.4.6 `next/dist/build/index.js` requires.
 pub const DEPLOYMENT_ID_LEN: usize = 32;
 
 /// The first `len` base32 symbols of `digest`, most significant bit first (RFC 4648 bit order,

@@ -1,4 +1,5 @@
-//! Encoders configured as Next 16.4.6's `optimizeImage` configures sharp (research §1.8).
+//! Encoders configured as Next 16.4.6's `optimizeImage` configures sharp
+//! (`next/dist/server/image-optimizer/transform.js`).
 
 use crate::decode::Raster;
 use crate::{ImageError, OutputFormat};

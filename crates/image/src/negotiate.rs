@@ -6,7 +6,8 @@ use crate::{InputFormat, OutputFormat};
 /// configured `formats`, kept only if the Accept header names that type literally. So
 /// `*/*` and `image/*` never yield WebP or AVIF, and among formats the header names, the
 /// highest q wins, ties broken by subtype alphabetically: with `image/avif,image/webp` AVIF
-/// beats WebP even when `formats` lists WebP first (research image.md §1.4).
+/// beats WebP even when `formats` lists WebP first (Next 16.4.6
+/// `next/dist/server/image-optimizer.js`, and @hapi/accept's sort of header entries).
 pub fn negotiate_format(accept: &str, formats: &[OutputFormat]) -> Option<OutputFormat> {
   let mut best: Option<(f32, OutputFormat)> = None;
   for entry in accept.split(',') {
