@@ -229,7 +229,10 @@ export declare const enum Freshness {
   Stale = 'stale',
 }
 
-/** Hashes the project tree on a worker thread (the walk itself is parallel). */
+/**
+ * Hashes the project tree on a worker thread (the walk itself is parallel). Once `signal`
+ * fires, rejects with an `AbortError` (`code: 'ERR_BUILD_ID_ABORTED'`) when the work has stopped.
+ */
 export declare function hashTree(options: HashTreeOptions, signal?: AbortSignal | undefined | null): Promise<TreeHash>
 
 /**

@@ -193,3 +193,19 @@ test('bad input: a missing dir, a FIFO, a bad glob and wrong option types are co
   assert.match(res.stderr, /project directory .*definitely-missing-dir-xyz/)
   assert.equal(cli(['build-id', '--explain', 'only-one.json']).status, 2)
 })
+
+test('an aborted hashTree rejects with an AbortError coded ERR_BUILD_ID_ABORTED', async (t) => {
+  const dir = tmp(t)
+  writeTree(dir, { 'a.txt': 'a' })
+  const native = require('../index.js')
+  const controller = new AbortController()
+  controller.abort(new Error('deploy cancelled'))
+  await assert.rejects(native.hashTree({ dir }, controller.signal), (err) => {
+    assert.equal(err.name, 'AbortError')
+    assert.equal(err.code, 'ERR_BUILD_ID_ABORTED')
+    assert.equal(err.message, 'hashTree was aborted (its AbortSignal fired)')
+    return true
+  })
+  // Without a signal, or with one that never fires, it resolves as before.
+  assert.equal((await native.hashTree({ dir }, new AbortController().signal)).buildId, native.hashTreeSync({ dir }).buildId)
+})

@@ -3,13 +3,13 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use napi::bindgen_prelude::{AbortSignal, AsyncTask};
+use napi::bindgen_prelude::{AsyncTask, Unknown};
 use napi::Env;
 use napi_derive::napi;
 use next_native_build_id as core;
 
 use crate::error::{run_sync, CodedError, CoreError, ErrorCode};
-use crate::task::{Job, Work};
+use crate::task::{AbortableJob, Work};
 
 impl CoreError for core::BuildIdError {
   fn code(&self) -> &'static str {
@@ -85,13 +85,21 @@ impl Work for HashTreeWork {
   }
 }
 
-/// Hashes the project tree on a worker thread (the walk itself is parallel).
+/// Hashes the project tree on a worker thread (the walk itself is parallel). Once `signal`
+/// fires, rejects with an `AbortError` (`code: 'ERR_BUILD_ID_ABORTED'`) when the work has stopped.
 #[napi(ts_return_type = "Promise<TreeHash>")]
 pub fn hash_tree(
+  env: Env,
   options: HashTreeOptions,
-  signal: Option<AbortSignal>,
-) -> AsyncTask<Job<HashTreeWork>> {
-  AsyncTask::with_optional_signal(Job(HashTreeWork(options.into())), signal)
+  #[napi(ts_arg_type = "AbortSignal | undefined | null")] signal: Option<Unknown<'_>>,
+) -> napi::Result<AsyncTask<AbortableJob<HashTreeWork>>> {
+  AbortableJob::task(
+    &env,
+    HashTreeWork(options.into()),
+    signal,
+    "ERR_BUILD_ID_ABORTED",
+    "hashTree was aborted (its AbortSignal fired)",
+  )
 }
 
 /// `hashTree` on the calling thread.
