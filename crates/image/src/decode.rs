@@ -401,6 +401,9 @@ mod turbo {
 }
 
 fn decode_with_image(input: &[u8], format: InputFormat, limit: u64) -> Result<Raster, ImageError> {
+  // The `image` decoders size their buffers from the header alone: first make sure the data
+  // present can produce (or fill) that many pixels.
+  crate::plausible::check(input, format)?;
   let mut dec = image_decoder(input, format, limit)?;
   let (w, h) = dec.dimensions();
   check_pixels(w.into(), h.into(), limit)?;

@@ -7,11 +7,14 @@
 //! It refuses, with a distinct [`ImageError::code`]: empty input, bytes that are not a
 //! raster image we read (SVG, ICO, PDF, text, HEIC; AVIF image sequences without a still item),
 //! headers over [`DEFAULT_MAX_INPUT_PIXELS`] (checked before any pixel buffer is allocated),
-//! and truncated or corrupt data. It never panics on bad input: decoder panics are caught and
-//! reported as `IMAGE_DECODE` (one exception: a panic inside rav1d, the AV1 decoder, aborts,
-//! because its API is `extern "C"`; see `avif.rs`). Animated inputs are not refused but only
-//! their first frame is used; Next passes animated GIF/APNG/WebP through untouched, so check
-//! [`Metadata::animated`] first, as Next does (it decodes animated AVIF as a still).
+//! headers claiming more pixels than the file's data can produce or cover (`plausible.rs`,
+//! also before any pixel buffer), and truncated or corrupt data. It never panics on bad input:
+//! decoder panics are caught and reported as `IMAGE_DECODE` (one exception: a panic inside
+//! rav1d, the AV1 decoder, aborts, because its API is `extern "C"`; see `avif.rs`). Animated
+//! inputs are not refused (unless their canvas fails that coverage rule) but only their first
+//! frame is used, composited on the full canvas; Next passes animated GIF/APNG/WebP through
+//! untouched, so check [`Metadata::animated`] first, as Next does (it decodes animated AVIF as
+//! a still).
 //!
 //! The one thing to know: everything is synchronous, CPU-bound and single-image, and at most
 //! `available_parallelism()` `optimize` calls (the core count) run at once in a process; more
@@ -82,6 +85,7 @@ mod gate;
 mod heap;
 mod negotiate;
 mod palette;
+mod plausible;
 
 use fast_image_resize as fir;
 
