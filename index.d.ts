@@ -23,10 +23,10 @@ export declare class NativeCacheStore {
    */
   judge(tags: Array<string>, lastModified: number, expireAt: number | undefined | null, extraTags: Array<string>, now: number): Freshness | null
   /**
-   * Stores `value` (copied) under `key`. Returns `"stored"`, `"too-large"` (bigger than
+   * Stores `value` (copied) under `key`: `"stored"`, `"too-large"` (bigger than
    * `maxEntryBytes`; any previous value is removed) or `"expired"` (`expireAt <= now`).
    */
-  set(key: string, value: Uint8Array, tags: Array<string>, lastModified: number, expireAt: number | undefined | null, now: number): string
+  set(key: string, value: Uint8Array, options: CacheSetOptions): SetOutcome
   delete(key: string): boolean
   clear(): void
   /**
@@ -60,7 +60,7 @@ export declare class NativeDiskTier {
    * Writes `value` (copied first) under `key`. A failed write rejects with
    * `ERR_CACHE_DISK_WRITE` and makes the tier read-only.
    */
-  put(key: string, value: Uint8Array, tags: Array<string>, lastModified: number, expireAt?: number | undefined | null): Promise<DiskPutOutcome>
+  put(key: string, value: Uint8Array, options: DiskPutOptions): Promise<DiskPutOutcome>
   delete(key: string): Promise<boolean>
   /** Appends the tags' states (after a revalidation) to the tag log. */
   recordTags(states: Array<TagStateJs>): Promise<void>
@@ -94,6 +94,17 @@ export interface CacheHit {
   stale: boolean
 }
 
+export interface CacheSetOptions {
+  /** The entry's own tags. */
+  tags: Array<string>
+  /** When the value was produced, ms since the epoch; tag revalidations compare with it. */
+  lastModified: number
+  /** Hard expiry, ms since the epoch. */
+  expireAt?: number
+  /** The caller's clock, ms since the epoch. */
+  now: number
+}
+
 export interface CacheStats {
   hits: number
   staleHits: number
@@ -125,6 +136,14 @@ export interface DiskHit {
   lastModified: number
   expireAt?: number
   tags: Array<string>
+}
+
+export interface DiskPutOptions {
+  tags: Array<string>
+  /** When the value was produced, ms since the epoch. */
+  lastModified: number
+  /** Hard expiry, ms since the epoch: a read at or after it is a miss. */
+  expireAt?: number
 }
 
 export declare const enum DiskPutOutcome {
@@ -325,6 +344,14 @@ export interface OptimizeImageOptions {
 
 /** `optimizeImage` on the calling thread (blocks it for the whole encode). */
 export declare function optimizeImageSync(input: Uint8Array, options: OptimizeImageOptions): OptimizedImage
+
+export declare const enum SetOutcome {
+  Stored = 'stored',
+  /** Bigger than `maxEntryBytes`: not stored, and any previous value under the key removed. */
+  TooLarge = 'too-large',
+  /** `expireAt <= now`: not stored, previous value removed. */
+  Expired = 'expired',
+}
 
 export interface TagStateJs {
   tag: string

@@ -849,3 +849,4 @@ module.exports.nativeInfo = nativeBinding.nativeInfo
 module.exports.openDiskTier = nativeBinding.openDiskTier
 module.exports.optimizeImage = nativeBinding.optimizeImage
 module.exports.optimizeImageSync = nativeBinding.optimizeImageSync
+module.exports.SetOutcome = nativeBinding.SetOutcome

@@ -149,7 +149,7 @@ test('faults never reach Next: a value that cannot be encoded is not stored, a c
     const h = new H({})
     await h.set('bad', { kind: 'FETCH', data: { n: 10n } }, {})
     const store = globalThis[Symbol.for('@rs/next-native/cache-store')].store.native
-    store.set('i:corrupt', Buffer.from('not an entry'), [], Date.now(), undefined, Date.now())
+    store.set('i:corrupt', Buffer.from('not an entry'), { tags: [], lastModified: Date.now(), now: Date.now() })
     return { bad: await h.get('bad', {}), corrupt: await h.get('corrupt', {}) }`)
   assert.deepEqual(out, { bad: null, corrupt: null })
   assert.ok(warnings.some((w) => /set failed/.test(w)))

@@ -127,7 +127,7 @@ class CacheStore {
 
   setEncoded(key, bytes, tags, lastModified, expireAt, now) {
     this.hot.drop(key)
-    return this.native.set(key, bytes, tags, lastModified, expireAt, now)
+    return this.native.set(key, bytes, { tags, lastModified, expireAt, now })
   }
 
   revalidateTags(tags, now, expireSeconds) {
@@ -213,7 +213,7 @@ class CacheStore {
   async persist(key, bytes, tags, lastModified, expireAt, scope) {
     await this.diskReady
     if (!this.disk) return
-    await this.disk.put(this.diskKey(key, scope), bytes, tags, lastModified, expireAt ?? undefined).catch((err) => this.diskProblem(err))
+    await this.disk.put(this.diskKey(key, scope), bytes, { tags, lastModified, expireAt }).catch((err) => this.diskProblem(err))
   }
 
   /** `revalidateTags`, then the tags' merged states to Redis and every other instance. */

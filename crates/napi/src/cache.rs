@@ -57,6 +57,27 @@ pub struct CacheStats {
 }
 
 #[napi(object)]
+pub struct CacheSetOptions {
+  /// The entry's own tags.
+  pub tags: Vec<String>,
+  /// When the value was produced, ms since the epoch; tag revalidations compare with it.
+  pub last_modified: f64,
+  /// Hard expiry, ms since the epoch.
+  pub expire_at: Option<f64>,
+  /// The caller's clock, ms since the epoch.
+  pub now: f64,
+}
+
+#[napi(string_enum = "kebab-case")]
+pub enum SetOutcome {
+  Stored,
+  /// Bigger than `maxEntryBytes`: not stored, and any previous value under the key removed.
+  TooLarge,
+  /// `expireAt <= now`: not stored, previous value removed.
+  Expired,
+}
+
+#[napi(object)]
 pub struct TagStateJs {
   pub tag: String,
   pub stale_at: Option<f64>,
@@ -208,36 +229,29 @@ impl NativeCacheStore {
     })
   }
 
-  /// Stores `value` (copied) under `key`. Returns `"stored"`, `"too-large"` (bigger than
+  /// Stores `value` (copied) under `key`: `"stored"`, `"too-large"` (bigger than
   /// `maxEntryBytes`; any previous value is removed) or `"expired"` (`expireAt <= now`).
   #[napi]
-  #[allow(clippy::too_many_arguments)]
   pub fn set(
     &self,
     env: Env,
     key: String,
     value: &[u8],
-    tags: Vec<String>,
-    last_modified: f64,
-    expire_at: Option<f64>,
-    now: f64,
-  ) -> Result<String, napi::Error<ErrorCode>> {
+    options: CacheSetOptions,
+  ) -> Result<SetOutcome, napi::Error<ErrorCode>> {
     let outcome = run_sync(|| {
       let meta = core::EntryMeta {
-        tags,
-        last_modified_ms: ms(last_modified, "lastModified")?,
-        expire_at_ms: expire_at.map(|v| ms(v, "expireAt")).transpose()?,
+        tags: options.tags,
+        last_modified_ms: ms(options.last_modified, "lastModified")?,
+        expire_at_ms: options.expire_at.map(|v| ms(v, "expireAt")).transpose()?,
       };
+      let now = ms(options.now, "now")?;
       Ok(
-        match self
-          .store
-          .set(key.as_bytes(), value.to_vec(), meta, ms(now, "now")?)
-        {
-          core::SetOutcome::Stored { .. } => "stored",
-          core::SetOutcome::TooLarge { .. } => "too-large",
-          core::SetOutcome::AlreadyExpired => "expired",
-        }
-        .to_owned(),
+        match self.store.set(key.as_bytes(), value.to_vec(), meta, now) {
+          core::SetOutcome::Stored { .. } => SetOutcome::Stored,
+          core::SetOutcome::TooLarge { .. } => SetOutcome::TooLarge,
+          core::SetOutcome::AlreadyExpired => SetOutcome::Expired,
+        },
       )
     });
     self.report(&env);
@@ -245,16 +259,20 @@ impl NativeCacheStore {
   }
 
   #[napi]
-  pub fn delete(&self, env: Env, key: String) -> bool {
-    let removed = self.store.delete(key.as_bytes());
+  pub fn delete(&self, env: Env, key: String) -> Result<bool, napi::Error<ErrorCode>> {
+    let removed = run_sync(|| Ok(self.store.delete(key.as_bytes())));
     self.report(&env);
     removed
   }
 
   #[napi]
-  pub fn clear(&self, env: Env) {
-    self.store.clear();
+  pub fn clear(&self, env: Env) -> Result<(), napi::Error<ErrorCode>> {
+    let cleared = run_sync(|| {
+      self.store.clear();
+      Ok(())
+    });
     self.report(&env);
+    cleared
   }
 
   /// Next's `revalidateTag(tags, durations?)`: without `expireSeconds` the tags expire now;
@@ -288,26 +306,23 @@ impl NativeCacheStore {
 
   /// `'use cache'` `getExpiration(tags)`: the latest expiry among the tags, 0 if none.
   #[napi]
-  pub fn expiration(&self, tags: Vec<String>) -> f64 {
-    self.store.expiration(&tag_refs(&tags)) as f64
+  pub fn expiration(&self, tags: Vec<String>) -> Result<f64, napi::Error<ErrorCode>> {
+    run_sync(|| Ok(self.store.expiration(&tag_refs(&tags)) as f64))
   }
 
   /// The tags' revalidation state, for syncing between instances.
   #[napi]
-  pub fn tag_states(&self, tags: Vec<String>) -> Vec<TagStateJs> {
-    self
-      .store
-      .tag_states(&tag_refs(&tags))
-      .into_iter()
-      .zip(tags)
-      .filter_map(|(s, tag)| {
-        s.map(|s| TagStateJs {
-          tag,
-          stale_at: s.stale_at_ms.map(|v| v as f64),
-          expired_at: s.expired_at_ms.map(|v| v as f64),
-        })
-      })
-      .collect()
+  pub fn tag_states(&self, tags: Vec<String>) -> Result<Vec<TagStateJs>, napi::Error<ErrorCode>> {
+    run_sync(|| {
+      let states = self.store.tag_states(&tag_refs(&tags));
+      Ok(
+        states
+          .into_iter()
+          .zip(tags)
+          .filter_map(|(s, tag)| s.map(|s| tag_state_js(tag, s)))
+          .collect(),
+      )
+    })
   }
 
   /// Merges tag states learnt from another instance (the Redis tier) into the manifest, with
@@ -338,7 +353,11 @@ impl NativeCacheStore {
   }
 
   #[napi]
-  pub fn stats(&self) -> CacheStats {
+  pub fn stats(&self) -> Result<CacheStats, napi::Error<ErrorCode>> {
+    run_sync(|| Ok(self.stats_now()))
+  }
+
+  fn stats_now(&self) -> CacheStats {
     let s = self.store.stats();
     CacheStats {
       hits: s.hits as f64,
@@ -366,6 +385,15 @@ pub struct DiskTierOptions {
   pub max_bytes: f64,
   /// `false`: never write (Next's `flushToDisk: false`); existing entries are still read.
   pub writable: bool,
+}
+
+#[napi(object)]
+pub struct DiskPutOptions {
+  pub tags: Vec<String>,
+  /// When the value was produced, ms since the epoch.
+  pub last_modified: f64,
+  /// Hard expiry, ms since the epoch: a read at or after it is a miss.
+  pub expire_at: Option<f64>,
 }
 
 #[napi(object)]
@@ -597,15 +625,13 @@ impl NativeDiskTier {
     &self,
     key: String,
     value: &[u8],
-    tags: Vec<String>,
-    last_modified: f64,
-    expire_at: Option<f64>,
+    options: DiskPutOptions,
   ) -> Result<AsyncTask<Job<DiskPut>>, napi::Error<ErrorCode>> {
     run_sync(|| {
       let meta = core::EntryMeta {
-        tags,
-        last_modified_ms: ms(last_modified, "lastModified")?,
-        expire_at_ms: expire_at.map(|v| ms(v, "expireAt")).transpose()?,
+        tags: options.tags,
+        last_modified_ms: ms(options.last_modified, "lastModified")?,
+        expire_at_ms: options.expire_at.map(|v| ms(v, "expireAt")).transpose()?,
       };
       Ok(AsyncTask::new(Job(DiskPut {
         tier: self.tier.clone(),
