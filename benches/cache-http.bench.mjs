@@ -264,6 +264,7 @@ function load(server, cell, seconds, seed) {
 function addonProfile() {
   const file = fs.readdirSync(root).find((f) => f.endsWith('.node'))
   if (!file) return { file: null, profile: 'missing' }
+  const mtimeMs = fs.statSync(join(root, file)).mtimeMs
   try {
     // ELF section names: a debug build (profile.dev, debug = 1) carries .debug_info.
     const fd = fs.openSync(join(root, file), 'r')
@@ -280,9 +281,9 @@ function addonProfile() {
     const sh = read(shoff + shstrndx * shentsize, shentsize)
     const names = read(Number(sh.readBigUInt64LE(0x18)), Number(sh.readBigUInt64LE(0x20))).toString('latin1')
     fs.closeSync(fd)
-    return { file, profile: names.includes('.debug_info') ? 'debug' : 'release' }
+    return { file, mtimeMs, profile: names.includes('.debug_info') ? 'debug' : 'release' }
   } catch {
-    return { file, profile: 'unknown' }
+    return { file, mtimeMs, profile: 'unknown' }
   }
 }
 
@@ -409,6 +410,11 @@ for (const phase of results.phases) {
 }
 console.log('\n' + table(['', 'Next default', 'ours', 'ours/default'], other))
 
+// Servers started before a rebuild keep the addon they loaded; later ones load the new one.
+if (addonProfile().mtimeMs !== addon.mtimeMs) {
+  results.addon.replacedDuringRun = true
+  console.log(`\nwarning: ${addon.file} was rebuilt during the run: servers may have used different builds of it`)
+}
 const sizes = results.phases[0].equivalence.map((e) => `${e.path} ${e.default.length}/${e.ours.length} B`).join(', ')
 console.log(`\nbody sizes (default/ours): ${sizes}`)
 for (const phase of results.phases) {
