@@ -4,6 +4,9 @@ use std::collections::HashMap;
 
 use crate::{expand, parse, ExpandError};
 
+/// A loaded file's `(key, value)` pairs, with an index from each key to its pair.
+type LoadedFile = (HashMap<String, usize>, Vec<(String, String)>);
+
 /// Parses and expands each file's text in order (highest priority first, as @next/env reads
 /// them), the way @next/env 14–16.4 `processEnv` does: file *n* is expanded against
 /// `process.env` *after* files `0..n` wrote their keys into it, so a lower-priority file sees
@@ -20,7 +23,7 @@ pub fn load_files(
   // Each loaded file's values, kept once, with an index of its keys. A later file's lookup
   // clones only the values it references, not every value written (cloning all of them was
   // 5 of 7 ms on a 2,000-line file with 8 MB of values).
-  let mut loaded: Vec<(HashMap<String, usize>, Vec<(String, String)>)> = Vec::new();
+  let mut loaded: Vec<LoadedFile> = Vec::new();
   let mut outcomes: Vec<Result<usize, ExpandError>> = Vec::with_capacity(files.len());
   for (n, src) in files.iter().enumerate() {
     let result = {
