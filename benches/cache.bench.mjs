@@ -27,18 +27,19 @@ for (const impl of IMPLS) {
   if (impl !== 'ours-nocompress') results.memory[impl] = runWorker(impl, 'memory', String(budgetMiB))
 }
 
+const KINDS = ['page', 'pageZipf', 'pageHot', 'fetch', 'set']
 const next = results.throughput['next-default']
 const lru = results.throughput['lru-cache']
 console.log('\nGet-hit throughput (awaited gets, one at a time; ratio = ours / anchor)\n')
 console.log(
   table(
-    ['implementation', 'APP_PAGE, uniform', 'APP_PAGE, Zipf(1.0)', 'FETCH, uniform'],
+    ['implementation', 'APP_PAGE, uniform', 'APP_PAGE, Zipf(1.0)', 'one hot APP_PAGE', 'FETCH, uniform', 'APP_PAGE set'],
     IMPLS.map((impl) => {
       const t = results.throughput[impl]
-      return [LABEL[impl], fmtOps(t.page.opsPerSec), fmtOps(t.pageZipf.opsPerSec), fmtOps(t.fetch.opsPerSec)]
+      return [LABEL[impl], ...KINDS.map((k) => fmtOps(t[k].opsPerSec))]
     }).concat([
-      ['ours / Next default', ...['page', 'pageZipf', 'fetch'].map((k) => `${(results.throughput.ours[k].opsPerSec / next[k].opsPerSec).toFixed(3)}×`)],
-      ['ours / lru-cache', ...['page', 'pageZipf', 'fetch'].map((k) => `${(results.throughput.ours[k].opsPerSec / lru[k].opsPerSec).toFixed(3)}×`)],
+      ['ours / Next default', ...KINDS.map((k) => `${(results.throughput.ours[k].opsPerSec / next[k].opsPerSec).toFixed(3)}×`)],
+      ['ours / lru-cache', ...KINDS.map((k) => `${(results.throughput.ours[k].opsPerSec / lru[k].opsPerSec).toFixed(3)}×`)],
     ]),
   ),
 )

@@ -146,7 +146,15 @@ async function main() {
     const page = await measure(pages, { kind: 'APP_PAGE', isFallback: false }, 2000)
     const pageZipf = await measure(zipfPages, { kind: 'APP_PAGE', isFallback: false }, 2000)
     const fetch = await measure(fetches, { kind: 'FETCH', tags: ['items'], softTags: [] }, 2000)
-    return { page, pageZipf, fetch, pages: pages.length, fetches: fetches.length }
+    // One page asked for again and again: what a popular page costs once it is hot.
+    const pageHot = await measure([pages[0]], { kind: 'APP_PAGE', isFallback: false }, 2000)
+    // Sets of a page (event-loop time per awaited set; the disk and Redis tiers are off here).
+    const template = appPage(0)
+    const setStart = performance.now()
+    let sets = 0
+    while (performance.now() - setStart < 2000) await h.set(keyFor(4 * (sets++ % pages.length)), template, ctxFor(template))
+    const set = { opsPerSec: sets / ((performance.now() - setStart) / 1000) }
+    return { page, pageZipf, pageHot, fetch, set, pages: pages.length, fetches: fetches.length, pageBytes: template.html.length + template.rscData.length + 7_000 }
   }
   if (scenario === 'memory') {
     // Fill a budget of `args[0]` MiB with twice that much data; report RSS and a full GC.
