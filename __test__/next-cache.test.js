@@ -354,6 +354,8 @@ async function restartSteps(t, { restart, distDir, upstream }) {
   await t.test('an entry written before a restart is served after it; a tag revalidated before it is not', async () => {
     const runtime = await until('cached /built/c', () => client.get('/built/c'), (r) => r.cache === 'HIT')
     const posts = await until('cached /posts', () => client.get('/posts'), (r) => r.cache === 'HIT')
+    const notes = await client.get('/notes')
+    assert.equal((await client.get('/notes')).notes, notes.notes)
     upstream.version++
     const revalidatedAt = Date.now()
     await client.revalidate({ tag: 'posts' })
@@ -361,6 +363,9 @@ async function restartSteps(t, { restart, distDir, upstream }) {
     const after = await client.get('/built/c')
     assert.equal(after.cache, 'HIT')
     assert.equal(after.rendered, runtime.rendered, '/built/c was rendered again after the restart')
+    const notesAfter = await client.get('/notes')
+    assert.equal(notesAfter.notes, notes.notes, "the 'use cache' entry did not survive the restart")
+    assert.equal(notesAfter.remote, notes.remote, "the 'use cache: remote' entry did not survive the restart")
     const fresh = await client.get('/posts')
     assert.ok(fresh.rendered > revalidatedAt, `/posts from before revalidateTag('posts') (rendered ${posts.rendered}) was served after the restart`)
     assert.equal(fresh.posts, `posts-v${upstream.version}`)
