@@ -61,5 +61,9 @@ export declare function hashTreeSync(options?: BuildIdOptions): Manifest
 /** Build ID, deployment ID and manifest from one walk. */
 export declare function hashProject(options?: BuildIdOptions): Promise<ProjectHash>
 export declare function hashProjectSync(options?: BuildIdOptions): ProjectHash
-/** Exactly which inputs changed from `before` to `after` (manifest objects or JSON text). */
+/**
+ * Exactly which inputs changed from `before` to `after` (manifest objects or JSON text). A
+ * manifest that does not parse or whose digest does not match throws `ERR_BUILD_ID_MANIFEST_*`
+ * with a message naming it (`The "after" manifest is invalid: ...`).
+ */
 export declare function explain(before: Manifest | string, after: Manifest | string): ManifestChange[]

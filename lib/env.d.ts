@@ -16,7 +16,10 @@ type Log = {
 
 /** The `process.env` snapshot taken at the first load; `undefined` before it. */
 export declare let initialEnv: Env | undefined
-/** Registers values that must survive `forceReload`/`resetEnv`; `undefined` deletes a key. No-op before the first load. */
+/**
+ * Registers values that must survive `forceReload`/`resetEnv`; `undefined` deletes a key. No-op before the first load.
+ * After it, a `null`/`undefined` `newEnv` throws `ERR_INVALID_ARG_TYPE` (a TypeError, as @next/env's).
+ */
 export declare function updateInitialEnv(newEnv: Env): void
 export declare function processEnv(
   loadedEnvFiles: LoadedEnvFiles,

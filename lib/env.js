@@ -22,10 +22,27 @@ let previousLoadedEnvFiles = []
 /** @next/env 16.3+: a no-op before the first load; `undefined` deletes the key. */
 function updateInitialEnv(newEnv) {
   if (!initialEnv) return
+  // Upstream's `Object.entries(null)` TypeError, with a code and the argument's name.
+  if (newEnv === null || newEnv === undefined) throw invalidArgType('newEnv', 'an object', newEnv)
   for (const [key, value] of Object.entries(newEnv)) {
     if (value === undefined) delete initialEnv[key]
     else initialEnv[key] = value
   }
+}
+
+const canLog = (log) => log !== null && log !== undefined && typeof log.error === 'function'
+const badLog = (log) => invalidArgType('log.error', 'a function', log === null || log === undefined ? log : log.error)
+
+/** `log.error(...)`; upstream's "x.error is not a function" TypeError gets a code and a name. */
+function logError(log, ...args) {
+  if (!canLog(log)) throw badLog(log)
+  log.error(...args)
+}
+
+/** Puts back an exact copy of process.env (after a call that failed half-way). */
+function restoreProcessEnv(saved) {
+  for (const key of Object.keys(process.env)) if (!Object.hasOwn(saved, key)) delete process.env[key]
+  Object.assign(process.env, saved)
 }
 
 /** Restores `process.env` to `env` in place (never reassigned), sparing `__NEXT_PRIVATE*`. */
@@ -44,28 +61,71 @@ function upstreamError(outcome) {
   return new (JS_ERRORS[outcome.errorName] || Error)(outcome.errorMessage)
 }
 
+/**
+ * dotenv 16.3.1's `parse(src)` begins with `src.toString()` and `.replace(...)`, so any
+ * `contents` with a string form loads, and `undefined`/`null` fail that one file (logged).
+ */
+function contentsText(contents) {
+  const text = contents.toString()
+  if (typeof text !== 'string') throw new TypeError('lines.replace is not a function')
+  return text
+}
+
 function processEnv(loadedEnvFiles, dir, log = console, forceReload = false, onReload) {
   if (!initialEnv) initialEnv = Object.assign({}, process.env)
-  if (!forceReload && (process.env.__NEXT_PROCESSED_ENV || loadedEnvFiles.length === 0)) {
-    return [process.env]
+  if (!forceReload && process.env.__NEXT_PROCESSED_ENV) return [process.env]
+  // Where upstream fails on these with an uncoded TypeError (having already marked the
+  // environment processed), fail first, with a code and nothing changed.
+  if (loadedEnvFiles === null || typeof loadedEnvFiles !== 'object' || typeof loadedEnvFiles[Symbol.iterator] !== 'function') {
+    if (typeof loadedEnvFiles !== 'string') throw invalidArgType('loadedEnvFiles', 'an array of { path, contents }', loadedEnvFiles)
   }
+  if (!forceReload && loadedEnvFiles.length === 0) return [process.env]
+  const files = Array.from(loadedEnvFiles)
+  files.forEach((f, i) => {
+    if (f === null || f === undefined) throw invalidArgType(`loadedEnvFiles[${i}]`, 'an object { path, contents }', f)
+  })
+
+  // Each file's text, or the error dotenv's parse would throw for it.
+  const texts = files.map((f) => {
+    try {
+      return { text: contentsText(f.contents) }
+    } catch (err) {
+      return { err }
+    }
+  })
+  // One native call parses and expands every file, simulating the process.env writes that
+  // each file makes for the ones after it; the results are then applied here, in file order.
+  const readable = texts.filter((t) => !t.err)
+  const native = binding.envLoadFiles(
+    readable.map((t) => t.text),
+    process.env,
+  )
+  let next = 0
+  const outcomes = texts.map((t) => (t.err ? { thrown: t.err } : native[next++]))
+  const failed = (i) => outcomes[i].thrown || outcomes[i].errorName
+  // A file whose own values apply but whose onReload call throws fails too (as upstream).
+  const reloadFails = onReload !== undefined && onReload !== null && typeof onReload !== 'function'
+  const isNew = (f) => !previousLoadedEnvFiles.some((item) => item.contents === f.contents && item.path === f.path)
+  // Everything a failing file's log line needs is checked before anything changes: upstream
+  // throws from its catch block (bad `log`, `dir` or `path`) after applying earlier files.
+  if (files.some((f, i) => failed(i) || (reloadFails && isNew(f)))) {
+    if (!canLog(log)) throw badLog(log)
+    files.forEach((f, i) => {
+      if (failed(i) || (reloadFails && isNew(f))) path.join(dir || '', f.path)
+    })
+  }
+
   process.env.__NEXT_PROCESSED_ENV = 'true'
   const origEnv = Object.assign({}, initialEnv)
   const parsed = {}
-
-  // One native call parses and expands every file, simulating the process.env writes that
-  // each file makes for the ones after it; the results are then applied here, in file order.
-  const outcomes = binding.envLoadFiles(
-    loadedEnvFiles.map((f) => f.contents),
-    process.env,
-  )
   // Values this call wrote, to skip rewrites of the same value below (each process.env write
   // is a setenv that scans the whole environment).
   const written = new Map()
   let userCodeRan = false
-  loadedEnvFiles.forEach((envFile, i) => {
+  files.forEach((envFile, i) => {
     const outcome = outcomes[i]
     try {
+      if (outcome.thrown) throw outcome.thrown
       if (outcome.errorName) throw upstreamError(outcome)
       const result = {}
       const entries = outcome.entries
@@ -74,7 +134,7 @@ function processEnv(loadedEnvFiles, dir, log = console, forceReload = false, onR
         process.env[entries[j]] = entries[j + 1]
         written.set(entries[j], entries[j + 1])
       }
-      if (!previousLoadedEnvFiles.some((item) => item.contents === envFile.contents && item.path === envFile.path)) {
+      if (isNew(envFile)) {
         if (onReload) userCodeRan = true
         onReload?.(envFile.path)
       }
@@ -84,7 +144,7 @@ function processEnv(loadedEnvFiles, dir, log = console, forceReload = false, onR
       envFile.env = result
     } catch (err) {
       userCodeRan = true
-      log.error(`Failed to load env from ${path.join(dir || '', envFile.path)}`, err)
+      logError(log, `Failed to load env from ${path.join(dir || '', envFile.path)}`, err)
     }
   })
   // Upstream: `Object.assign(process.env, parsed)`. Where process.env already holds that value
@@ -121,7 +181,7 @@ function readEnvFiles(dir, mode, log, files = []) {
       const contents = fs.readFileSync(dotEnvPath, 'utf8')
       files.push({ path: envFile, contents, env: {} })
     } catch (err) {
-      if (err.code !== 'ENOENT') log.error(`Failed to load env from ${envFile}`, err)
+      if (err.code !== 'ENOENT') logError(log, `Failed to load env from ${envFile}`, err)
     }
   }
   return files
@@ -133,11 +193,26 @@ function loadEnvConfig(dir, dev, log = console, forceReload = false, onReload) {
   if (combinedEnv && !forceReload) {
     return { combinedEnv, parsedEnv, loadedEnvFiles: cachedLoadedEnvFiles }
   }
-  replaceProcessEnv(initialEnv)
-  previousLoadedEnvFiles = cachedLoadedEnvFiles
-  cachedLoadedEnvFiles = []
-  readEnvFiles(dir, currentMode(dev), log, cachedLoadedEnvFiles)
-  ;[combinedEnv, parsedEnv] = processEnv(cachedLoadedEnvFiles, dir, log, forceReload, onReload)
+  // Upstream throws this (path.join's ERR_INVALID_ARG_TYPE for "path") only after restoring
+  // the initial environment; the same error, before anything changes.
+  if (typeof dir !== 'string') path.join(dir)
+  // A `log` that cannot log fails the call only when something must be logged (as upstream,
+  // which then throws half-way); the environment and the module state are then put back.
+  const undo = canLog(log) ? null : { env: Object.assign({}, process.env), previous: previousLoadedEnvFiles, cached: cachedLoadedEnvFiles }
+  try {
+    replaceProcessEnv(initialEnv)
+    previousLoadedEnvFiles = cachedLoadedEnvFiles
+    cachedLoadedEnvFiles = []
+    readEnvFiles(dir, currentMode(dev), log, cachedLoadedEnvFiles)
+    ;[combinedEnv, parsedEnv] = processEnv(cachedLoadedEnvFiles, dir, log, forceReload, onReload)
+  } catch (err) {
+    if (undo) {
+      restoreProcessEnv(undo.env)
+      previousLoadedEnvFiles = undo.previous
+      cachedLoadedEnvFiles = undo.cached
+    }
+    throw err
+  }
   return { combinedEnv, parsedEnv, loadedEnvFiles: cachedLoadedEnvFiles }
 }
 
@@ -155,6 +230,7 @@ function explainEnv(dir, options = {}) {
   if (options.mode !== undefined && !MODES.includes(options.mode)) {
     throw codedError('ERR_INVALID_ARG_VALUE', `options.mode must be one of ${MODES.join(', ')}. Received ${JSON.stringify(options.mode)}`, TypeError)
   }
+  if (options.dev !== undefined && typeof options.dev !== 'boolean') throw invalidArgType('options.dev', 'a boolean', options.dev)
   const base = initialEnv || process.env
   const mode = options.mode || (base.NODE_ENV === 'test' ? 'test' : options.dev ? 'development' : 'production')
   const readErrors = []
