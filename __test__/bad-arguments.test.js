@@ -229,6 +229,7 @@ function surfacesOf(subpath) {
 // Values.
 
 const OMIT = Symbol('omit')
+const FOREIGN_CLASSES = ['Request', 'Response', 'IncomingMessage', 'ServerResponse', 'ReadableStream', 'URL']
 const detached = () => {
   const buf = new Uint8Array(16)
   structuredClone(buf.buffer, { transfer: [buf.buffer] })
@@ -286,6 +287,7 @@ function fits(t, v) {
 function badValues(t, name, required, kinds = {}) {
   const out = []
   const add = (label, value, more) => out.push({ label, make: typeof value === 'function' ? value : () => value, ...more })
+  if (t.k === 'any' && !t.name) return out // `any`/`unknown`: every value is valid
   if (required && !t.nullable) {
     add('missing', OMIT)
     add('null', null)
@@ -349,11 +351,11 @@ function badValues(t, name, required, kinds = {}) {
       add('an object', {})
       break
     default:
-      // A class from elsewhere (Request, IncomingMessage, ...): something that is not one.
-      if (t.name) {
-        add('a number', 42)
-        add('a plain object', {})
-      }
+      // A type from elsewhere: a class (Request, IncomingMessage, ...) or another file's
+      // options interface; a number or a string is neither.
+      add('a number', 42)
+      add('a string', 'x')
+      if (FOREIGN_CLASSES.includes(t.name)) add('a plain object', {})
   }
   return out
 }
@@ -1452,7 +1454,7 @@ const V3 = ['missing', 'null', 'a string', 'an object', '[a number]']
 const V4 = ['missing', 'null', 'a number', 'a string']
 const V5 = ['a string', 'an object', '[a number]']
 const V6 = ['missing', 'null', 'a string', 'an array', 'an ArrayBuffer', 'a Float64Array']
-const V7 = ['missing', 'null', 'a number', 'a plain object']
+const V7 = ['missing', 'null', 'a number', 'a string', 'a plain object']
 const V8 = ['missing', 'null', 'a string', 'an object']
 const TODO = pending({
   [NAPI_TYPES]: {
@@ -1513,14 +1515,13 @@ const TODO = pending({
   [CACHE_HANDLER]: {
     './cache-handler new': { 'ctx': ['a number', 'a string'], 'ctx.maxMemoryCacheSize': ['a string', 'NaN', 'negative (-1)', 'Infinity', 'fractional (1.5)', 'huge (2**53)', 'huge (1e300)'], 'ctx.revalidatedTags': V5 },
     './cache-handler #get': { 'key': V1, 'ctx': ['a number', 'a string'] },
-    './cache-handler #set': { 'key': V1, 'data': ['missing', 'null'], 'ctx': ['a number', 'a string'] },
+    './cache-handler #set': { 'key': V1, 'ctx': ['a number', 'a string'] },
     './cache-handler #revalidateTag': { 'tags': ['missing', 'null', 'a number', 'a boolean', 'an object'], 'durations': ['a number', 'a string'], 'durations.expire': ['a string', 'huge (1e300)'] },
     './cache-handlers .get': { 'cacheKey': V1, 'softTags': V3 },
-    './cache-handlers .set': { 'cacheKey': V1, 'pendingEntry': ['missing', 'null', 'an entry without value', 'an entry whose value is not a stream', 'an entry with timestamp = NaN', 'an entry with expire = -1', 'an entry with expire = a string'] },
+    './cache-handlers .set': { 'cacheKey': V1, 'pendingEntry': ['missing', 'null', 'a number', 'a string', 'an entry without value', 'an entry whose value is not a stream', 'an entry with timestamp = NaN', 'an entry with expire = -1', 'an entry with expire = a string'] },
     './cache-handlers .getExpiration': { 'tags': ['a number', 'a boolean', 'an object'] },
     './cache-handlers .updateTags': { 'tags': V3, 'durations': ['a number', 'a string'], 'durations.expire': ['a string', 'huge (1e300)'] },
     './cache-handlers .expireTags': { 'tags': ['a number', 'an object'] },
-    './cache-handlers .create': { 'options': ['a plain object'] },
   },
   [IMAGE_HANDLER]: {
     './image-handler createImageHandler': { 'config.deviceSizes': ['[huge (1e300)]'], 'config.imageSizes': ['[huge (1e300)]'], 'config.minimumCacheTTL': ['Infinity'], 'config.dangerouslyAllowSVG': ['a string', 'a number'], 'config.contentSecurityPolicy': ['a number', 'an object'], 'config.localPatterns[0].pathname': ['a number', 'an object'], 'config.localPatterns[0].search': ['a number', 'an object'], 'config.domains': V5, 'config.maximumRedirects': ['Infinity', 'fractional (2.5)'], 'config.maximumResponseBody': ['Infinity', 'fractional (1.5)', 'huge (2**53)', 'huge (1e300)'], 'config.dangerouslyAllowLocalIP': ['a string', 'a number'], 'config.maximumDiskCacheSize': ['a string', 'NaN', 'negative (-1)', 'Infinity', 'fractional (1.5)', 'huge (2**53)', 'huge (1e300)'], 'config.basePath': ['a number', 'an object'], 'config.publicDir': ['a number', 'an object'], 'config.distDir': ['a number', 'an object'], 'config.cacheDir': ['a number', 'an object'], 'config.imgOptTimeoutInSeconds': ['Infinity'], 'config.imgOptMaxInputPixels': ['Infinity'], 'config.fetchTimeoutInSeconds': ['a string', 'NaN', 'negative (-1)', 'Infinity'], 'config.logger': ['a number', 'a string'], 'config.logger.error': ['a number', 'a string', 'an object'], 'config.logger.warn': ['a number', 'a string', 'an object'] },
