@@ -239,16 +239,27 @@ class RedisTier extends EventEmitter {
     this.log(`Redis unavailable (${err && err.message}); serving from the in-process cache and retrying in the background`)
   }
 
+  /** Ends an outage; true when one was in progress. */
   up() {
     this.skipUntil = 0
-    if (this.healthy) return
+    if (this.healthy) return false
     this.healthy = true
     this.log('Redis reachable again')
+    return true
   }
 
   async onReady() {
     this.up()
-    await this.flushPending()
+    await this.resync()
+  }
+
+  /**
+   * After an outage: sends the revalidations queued meanwhile, then pulls what was missed.
+   * Never rejects (it runs from event handlers): a failure leaves the tags queued and marks
+   * the next outage, whose end resyncs again.
+   */
+  async resync() {
+    await this.flushPending().catch(() => {})
     await this.catchUp()
   }
 
@@ -283,7 +294,10 @@ class RedisTier extends EventEmitter {
     if (!this.available) throw new RedisUnavailable(`${what}: not connected`)
     try {
       const result = await withTimeout(fn(), this.timeout, what)
-      this.up()
+      // An outage can end without a reconnect ('ready' resyncs after one): a slow spell, a
+      // stalled link or a paused server that answers again. Nothing else would send the
+      // revalidations queued during it, so the first call that succeeds does.
+      if (this.up()) this.resync()
       return result
     } catch (err) {
       this.down(err)
