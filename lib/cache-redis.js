@@ -286,8 +286,32 @@ class RedisTier extends EventEmitter {
 
   apply(states) {
     if (states.length === 0) return
-    this.onStates(states, Date.now())
+    const now = Date.now()
+    if (this.synced) states = this.learntNow(states, now)
+    this.onStates(states, now)
     this.emit('states', states)
+  }
+
+  /**
+   * A revalidation learnt after it happened (a late message; a catch-up after an outage, a
+   * stall or a partition) counts here from the moment it is learnt. Until then this instance
+   * kept serving and regenerating from entries it did not know were revalidated: a route
+   * rendered during an outage from a stale fetch entry is newer than the remote revalidation,
+   * yet carries the old data, and would otherwise stay fresh after the recovery. So every time
+   * already in force that is newer than this instance's own record moves to `now` (a time
+   * still in the future, a profile's `expire`, is kept). Before the first sync (a fresh
+   * instance) nothing was served yet: the remote times are taken as they are.
+   */
+  learntNow(states, now) {
+    const local = new Map(this.localStates(states.map((s) => s.tag)).map((s) => [s.tag, s]))
+    return states.map((s) => {
+      const mine = local.get(s.tag) || {}
+      const out = { ...s }
+      for (const f of ['staleAt', 'expiredAt']) {
+        if (out[f] !== undefined && out[f] <= now && out[f] > (mine[f] ?? -1)) out[f] = now
+      }
+      return out
+    })
   }
 
   async run(what, fn) {
