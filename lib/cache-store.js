@@ -154,7 +154,11 @@ class CacheStore {
   async persist(key, bytes, tags, lastModified, expireAt, scope) {
     await this.diskReady
     if (!this.disk) return
-    await this.disk.put(this.diskKey(key, scope), bytes, { tags, lastModified, expireAt }).catch((err) => this.diskProblem(err))
+    try {
+      await this.disk.put(this.diskKey(key, scope), bytes, { tags, lastModified, expireAt: expireAt ?? undefined })
+    } catch (err) {
+      this.diskProblem(err)
+    }
   }
 
   /** `revalidateTags`, then the tags' merged states to Redis and every other instance. */
