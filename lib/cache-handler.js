@@ -114,7 +114,8 @@ function create(options = {}) {
         // A memory miss asks the disk tier, then Redis when configured (bounded wait), then
         // the build's own output, as Next's default cache serves prerendered pages.
         const now = Date.now()
-        let hit = await this.store.getShared(KEY_PREFIX + key, extraTags, now, fetch ? 'shared' : 'build')
+        // A memory hit (the common case) is answered without waiting for another promise.
+        let hit = this.store.get(KEY_PREFIX + key, extraTags, now) ?? (await this.store.getBelow(KEY_PREFIX + key, extraTags, now, fetch ? 'shared' : 'build'))
         if (!hit && !fetch && this.seed) hit = await this.fromBuild(key, ctx, extraTags, now)
         if (!hit) return null
         if (this.revalidatedTags.length && [...hit.tags, ...extraTags].some((t) => this.revalidatedTags.includes(t))) {

@@ -83,9 +83,14 @@ class CacheStore {
    * below is loaded into this store (and a Redis hit written to disk). `scope` is 'build' for
    * entries that belong to one build (pages, routes, `'use cache'`) and 'shared' for fetch data.
    */
-  async getShared(key, extraTags, now, scope = 'build') {
-    let hit = this.get(key, extraTags, now)
-    if (hit) return hit
+  getShared(key, extraTags, now, scope = 'build') {
+    const hit = this.get(key, extraTags, now)
+    return hit ? Promise.resolve(hit) : this.getBelow(key, extraTags, now, scope)
+  }
+
+  /** The tiers below memory, after `get` missed. */
+  async getBelow(key, extraTags, now, scope = 'build') {
+    let hit
     if (this.diskReady) {
       await this.diskReady
       // Tag records from the disk log apply from here on; the memory store may have it now.
