@@ -23,15 +23,17 @@
 //! construction method 2), grids of grids. Precision: 10/12-bit samples are converted straight
 //! to 8-bit RGB.
 //!
-//! Panics: our parsing and conversion run inside `decode::guarded`, so a bug there becomes
-//! `IMAGE_DECODE`. rav1d is only reachable through its dav1d-compatible `extern "C"` API, and
-//! Rust aborts (it cannot unwind) if a panic reaches such a function: a rav1d bug on hostile
-//! data would abort the process rather than fail the call (in C dav1d, what sharp uses, the
-//! same bug would be memory corruption). One such bug is known and avoided: with a single frame
-//! context rav1d 1.1.0 aborts on *any* tile decode error (memorysafety/rav1d#1497), so we decode
-//! with two frame contexts, which means two rav1d worker threads per decode (an unknown panic
-//! there would end that worker, not the process, but the call could then wait forever).
-//! tests/avif.rs feeds truncated and bit-flipped files: none aborts or hangs.
+//! Panics: our parsing and conversion run inside `decode::guarded` (and `contain::run`'s
+//! catch), so a bug there becomes `IMAGE_DECODE`. rav1d is only reachable through its
+//! dav1d-compatible `extern "C"` API, and Rust aborts (it cannot unwind) if a panic reaches
+//! such a function; its portable DSP functions are `extern "C"` too, on its worker threads. So
+//! the whole decode runs in `contain::run`, and every rav1d call goes through
+//! `contain::foreign`: a rav1d panic parks its thread and fails the call, a hang fails it after
+//! [`decode_timeout`] (see `contain.rs`). One rav1d bug is known and avoided rather than
+//! contained, since contained panics cost a parked thread each: with a single frame context
+//! rav1d 1.1.0 panics on *any* tile decode error (memorysafety/rav1d#1497), so we decode with
+//! two frame contexts, which means two rav1d worker threads per decode.
+//! tests/avif.rs feeds truncated and bit-flipped files: none makes rav1d panic or hang.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -672,8 +674,38 @@ pub(crate) fn header(input: &[u8]) -> Result<Header, ImageError> {
   })
 }
 
-/// Decodes the primary item (and its alpha) to 8-bit RGB/RGBA in stored orientation.
+/// Decodes the primary item (and its alpha) to 8-bit RGB/RGBA in stored orientation, on a
+/// contained thread (`contain.rs`): a panic inside rav1d becomes `IMAGE_DECODE` instead of an
+/// abort, and a hang becomes `IMAGE_DECODE` after [`decode_timeout`].
 pub(crate) fn decode(input: &[u8], limit: u64) -> Result<Raster, ImageError> {
+  // The container is read here first (cheaply) to refuse garbage without a thread and to size
+  // the timeout; the thread reads its own copy of the input.
+  let file = File::parse(input)?;
+  let id = file.primary;
+  let (w, h) = file
+    .ispe(id)
+    .ok_or_else(|| err("the primary item has no size (ispe)"))?;
+  check_pixels(w.into(), h.into(), limit)?;
+  let planes = if file.alpha_item(id).is_some() { 2 } else { 1 };
+  let timeout = decode_timeout(u64::from(w) * u64::from(h) * planes);
+  let input = input.to_vec();
+  crate::contain::run("AVIF", "the AV1 decoder", timeout, move || {
+    decode_contained(&input, limit)
+  })
+}
+
+/// How long a caller waits for a contained decode: time a valid file should never need. 10 s
+/// covers thread start-up and a loaded machine; each pixel (colour and alpha counted apart)
+/// adds 1 µs. Whole optimizations of AVIF input (decode, resize, encode) took 0.25-0.39 µs a
+/// pixel in a *debug* build at load average 8 on 2 cores (tests/contain.rs `avif_decode_rate`);
+/// release builds are faster. A 12 Mpx photo waits at most 22 s, the 268 Mpx limit 278 s. Only
+/// a hang (a rav1d bug) reaches it; its `optimize` slot is held that long, then the thread
+/// counts as stuck (`contain::MAX_STUCK`). Next puts no limit on sharp's decode at all.
+pub(crate) fn decode_timeout(pixels: u64) -> std::time::Duration {
+  std::time::Duration::from_secs(10) + std::time::Duration::from_micros(pixels)
+}
+
+fn decode_contained(input: &[u8], limit: u64) -> Result<Raster, ImageError> {
   let file = File::parse(input)?;
   let id = file.primary;
   let (w, h) = file
@@ -1086,6 +1118,7 @@ mod av1 {
   use rav1d::Dav1dResult;
 
   use super::{err, Nclx};
+  use crate::contain::foreign;
   use crate::ImageError;
 
   /// Far more send/get rounds than one still frame needs; a guard against a decoder that
@@ -1153,7 +1186,7 @@ mod av1 {
     fn drop(&mut self) {
       // SAFETY: the context came from `dav1d_open` (or is None, which dav1d_close ignores)
       // and is closed once, here.
-      unsafe { dav1d_close(Some(NonNull::from(&mut self.0))) };
+      foreign(|| unsafe { dav1d_close(Some(NonNull::from(&mut self.0))) });
     }
   }
 
@@ -1162,7 +1195,7 @@ mod av1 {
   impl Drop for Data {
     fn drop(&mut self) {
       // SAFETY: `self.0` is a valid (possibly empty) Dav1dData owned by us.
-      unsafe { dav1d_data_unref(Some(NonNull::from(&mut self.0))) };
+      foreign(|| unsafe { dav1d_data_unref(Some(NonNull::from(&mut self.0))) });
     }
   }
 
@@ -1171,7 +1204,7 @@ mod av1 {
   impl Drop for Picture {
     fn drop(&mut self) {
       // SAFETY: `self.0` is a default or dav1d-filled picture owned by us.
-      unsafe { dav1d_picture_unref(Some(NonNull::from(&mut self.0))) };
+      foreign(|| unsafe { dav1d_picture_unref(Some(NonNull::from(&mut self.0))) });
     }
   }
 
@@ -1199,15 +1232,15 @@ mod av1 {
     }
     let mut settings = MaybeUninit::<Dav1dSettings>::uninit();
     // SAFETY: dav1d_default_settings writes every field of the settings.
-    let mut settings = unsafe {
+    let mut settings = foreign(|| unsafe {
       dav1d_default_settings(NonNull::new_unchecked(settings.as_mut_ptr()));
       settings.assume_init()
-    };
+    });
     // Two frame contexts, hence two worker threads. With one (n_threads or max_frame_delay 1)
-    // rav1d 1.1.0 panics inside `extern "C"`, i.e. aborts, on any error while decoding tile
-    // data (memorysafety/rav1d#1497: `on_error` unwraps a frame header that
-    // `rav1d_decode_frame_exit` already took). With two, errors go through the task threads
-    // and come back as error codes. `n_threads` must be explicit: "auto" on one core is 1.
+    // rav1d 1.1.0 panics inside `extern "C"` (which would park a thread; see contain.rs) on
+    // any error while decoding tile data (memorysafety/rav1d#1497: `on_error` unwraps a frame
+    // header that `rav1d_decode_frame_exit` already took). With two, errors go through the
+    // task threads and come back as error codes. `n_threads` must be explicit: "auto" on one core is 1.
     settings.n_threads = 2;
     settings.max_frame_delay = 2;
     settings.all_layers = 0; // the highest spatial layer only, as libavif asks
@@ -1216,18 +1249,19 @@ mod av1 {
     settings.logger = unsafe { Dav1dLogger::new(None, None) };
     let mut context = Context(None);
     // SAFETY: both pointers are valid for the call; dav1d_open writes the context.
-    let opened = unsafe {
+    let opened = foreign(|| unsafe {
       dav1d_open(
         Some(NonNull::from(&mut context.0)),
         Some(NonNull::from(&mut settings)),
       )
-    };
+    });
     if opened.0 != 0 || context.0.is_none() {
       return Err(failure(opened));
     }
     let mut data = Data(Dav1dData::default());
     // SAFETY: dav1d_data_create allocates `len` bytes and points `data` at them.
-    let buffer = unsafe { dav1d_data_create(Some(NonNull::from(&mut data.0)), obus.len()) };
+    let buffer =
+      foreign(|| unsafe { dav1d_data_create(Some(NonNull::from(&mut data.0)), obus.len()) });
     if buffer.is_null() {
       return Err(err("out of memory"));
     }
@@ -1240,13 +1274,15 @@ mod av1 {
     for _ in 0..MAX_ROUNDS {
       if data.0.sz > 0 {
         // SAFETY: the context is open and `data` is a valid Dav1dData we own.
-        let sent = unsafe { dav1d_send_data(context.0, Some(NonNull::from(&mut data.0))) };
+        let sent =
+          foreign(|| unsafe { dav1d_send_data(context.0, Some(NonNull::from(&mut data.0))) });
         if sent.0 < 0 && sent.0 != again {
           return Err(failure(sent));
         }
       }
       // SAFETY: the context is open; `picture` is empty, so overwriting it leaks nothing.
-      let res = unsafe { dav1d_get_picture(context.0, Some(NonNull::from(&mut picture.0))) };
+      let res =
+        foreign(|| unsafe { dav1d_get_picture(context.0, Some(NonNull::from(&mut picture.0))) });
       if res.0 == 0 {
         got = true;
         break;

@@ -9,8 +9,8 @@
 //! headers over [`DEFAULT_MAX_INPUT_PIXELS`] (checked before any pixel buffer is allocated),
 //! headers claiming more pixels than the file's data can produce or cover (`plausible.rs`,
 //! also before any pixel buffer), and truncated or corrupt data. It never panics on bad input:
-//! decoder panics are caught and reported as `IMAGE_DECODE` (one exception: a panic inside
-//! rav1d, the AV1 decoder, aborts, because its API is `extern "C"`; see `avif.rs`). Animated
+//! decoder panics are caught and reported as `IMAGE_DECODE` (inside rav1d, the AV1 decoder,
+//! they are contained instead of caught; see rav1d below). Animated
 //! inputs are not refused (unless their canvas fails that coverage rule) but only their first
 //! frame is used, composited on the full canvas; Next passes animated GIF/APNG/WebP through
 //! untouched, so check [`Metadata::animated`] first, as Next does (it decodes animated AVIF as
@@ -20,8 +20,9 @@
 //! `available_parallelism()` `optimize` calls (the core count) run at once in a process; more
 //! callers wait for a slot before decoding anything, so a burst of requests cannot hold a
 //! decoded image per thread. Only AVIF uses more than the calling thread: encoding (see
-//! [`OptimizeOptions::threads`]) and decoding (two rav1d worker threads while the caller waits;
-//! see `avif.rs` for why two).
+//! [`OptimizeOptions::threads`]) and decoding (a thread of its own plus two rav1d worker
+//! threads while the caller waits; see `avif.rs` for why two, and rav1d below for why a thread
+//! of its own).
 //!
 //! # Native (C) dependencies, and why
 //! - **mozjpeg** (`mozjpeg` → `mozjpeg-sys`, IJG + BSD-3 + zlib): Next asks sharp for
@@ -37,6 +38,18 @@
 //!   There is no pure-Rust AV1 decoder of our own licence class: the safe-SIMD rav1d fork is
 //!   AGPL, the crates.io AVIF container parsers are MPL-2.0 (ours is in `avif.rs`), and the
 //!   other AVIF decoders bind C dav1d/libaom (meson/cmake).
+//!   Its only public API is `extern "C"`, where a panic aborts the process instead of
+//!   unwinding (so do its `extern "C"` DSP fallbacks on its worker threads). Each AVIF decode
+//!   therefore runs contained (`contain.rs`): on a thread of its own, where a rav1d panic is
+//!   stopped in the panic hook before it unwinds, answered as `IMAGE_DECODE` ("the AV1 decoder
+//!   panicked: …") and its thread parked for good; a decode that hangs is answered after a
+//!   timeout (10 s + 1 µs per pixel). **What it refuses:** once [`MAX_STUCK`] (8) decode
+//!   threads are parked or hung, every AVIF decode, with `IMAGE_DECODE` naming why, until the
+//!   process restarts (the image route then serves the source, as Next does for a failed
+//!   decode). **The one thing to know:** a parked thread's memory is leaked (at most one
+//!   decode each), and once a thread is parked, a call to `std::panic::set_hook`/`take_hook`
+//!   hangs (libtest makes one at its end). Aborts that are not panics (allocation failure, stack overflow, rav1d's two
+//!   `abort()`s in states it holds unreachable, a fault in its assembly) are not contained.
 //!
 //! - mozjpeg's C library is libjpeg-turbo, so it also **decodes** our 8-bit YCbCr and grey
 //!   JPEGs (`mozjpeg-sys` directly, for its error manager): SIMD IDCT and colour conversion
@@ -77,6 +90,9 @@
 
 mod avif;
 mod colour;
+/// Containment of the AV1 decoder's panics and hangs. Public for the crate's tests only.
+#[doc(hidden)]
+pub mod contain;
 mod decode;
 mod encode;
 mod error;
@@ -89,6 +105,7 @@ mod plausible;
 
 use fast_image_resize as fir;
 
+pub use contain::{faults as avif_decoder_faults, Faults as DecoderFaults, MAX_STUCK};
 pub use encode::{avif_quality, DEFAULT_AVIF_SPEED};
 pub use error::ImageError;
 pub use format::InputFormat;
