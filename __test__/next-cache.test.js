@@ -21,7 +21,7 @@ const { freePort, killGroup, nextBuild, nextStart, sleep } = require('./fixtures
 const ROOT = path.join(__dirname, '..')
 const FIXTURE = path.join(__dirname, 'fixtures', 'cache-app')
 const NEXT15_DIR = path.join(__dirname, '.next15')
-// Latest 15.5 at the time of writing (research/cache.md); exact, so runs are reproducible.
+// The latest 15.5 on npm when this was written; exact, so runs are reproducible.
 const NEXT15_VERSION = '15.5.29'
 
 const ISR_SECONDS = 3 // app/isr/page.js `export const revalidate`

@@ -6,7 +6,7 @@
 // service). The control flow mirrors next/dist/server/image-optimizer.js and
 // next-server.js `handleNextImageRequest` step by step, because clients and CDNs depend on
 // its exact statuses, messages, headers and cache keys; only the pixel work goes to the
-// native `optimizeImage`. Research notes: shared/research/image.md §1 (cited as §1.x).
+// native `optimizeImage`. Source files cited below are next@16.4.6's `dist/` unless noted.
 //
 // Deliberate differences (each also in the README):
 // - JPEG 2000 and JPEG-in-TIFF *input* cannot be decoded, so like any failed decode they
@@ -37,7 +37,8 @@ function native() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Config (§1.3): Next 16 defaults, then Next's own normalisation of the patterns.
+// Config (`server/config-shared.js` defaults, `server/config.js` normalisation): Next 16
+// defaults, then Next's own normalisation of the patterns.
 
 const CACHE_VERSION = 4
 const DEFAULTS = {
@@ -177,7 +178,7 @@ function hasRemoteMatch(c, url) {
 }
 
 // ---------------------------------------------------------------------------------------
-// Accept negotiation (§1.4): @hapi/accept 6 `mediaType(accept, formats)`, then Next keeps
+// Accept negotiation (`server/image-optimizer.js` `getSupportedMimeType`): @hapi/accept 6 `mediaType(accept, formats)`, then Next keeps
 // the answer only if the header names it literally, so wildcards never select webp/avif.
 
 class BadAcceptHeader extends Error {}
@@ -281,7 +282,8 @@ function negotiateMimeType(formats, accept = '') {
 }
 
 // ---------------------------------------------------------------------------------------
-// Query validation (§1.2): same order, same messages.
+// Query validation (`server/image-optimizer.js` `ImageOptimizerCache.validateParams`): same
+// order, same messages.
 
 function validateParams(c, query, accept) {
   const { url, w, q } = query
@@ -483,7 +485,7 @@ function detectContentType(buf) {
   return DETECTED_TYPES[imageDetector(buf.subarray(0, 1024))] ?? null
 }
 
-// is-animated 1.2 (§1.13), byte for byte: GIF image descriptors, APNG chunk order, WebP "ANIM".
+// is-animated 1.2 (`compiled/is-animated`, used by `server/image-optimizer/transform.js`), byte for byte: GIF image descriptors, APNG chunk order, WebP "ANIM".
 function isAnimated(buf) {
   if (buf.subarray(0, 3).toString('ascii') === 'GIF') {
     const blocks = (i) => {
@@ -589,7 +591,7 @@ function isPrivateIp(ip) {
 }
 
 // ---------------------------------------------------------------------------------------
-// Upstream fetch (§1.6): node:http(s) like Next 16.4.6, with DNS answers pinned for the
+// Upstream fetch (`server/image-optimizer.js` `fetchExternalImage`): node:http(s) like Next 16.4.6, with DNS answers pinned for the
 // connection so a rebinding resolver cannot swap in a private address after the check.
 
 const FETCH_HEADERS = { accept: '*/*', 'accept-language': '*', 'sec-fetch-mode': 'cors', 'user-agent': 'node' }
@@ -771,7 +773,7 @@ async function fetchLocalImage(c, href) {
   if (rel.length === 0 || rel.some((s) => s === '' || s.includes('/') || s.includes('\\') || s.includes('\0'))) {
     throw new ImageError(404, INTERNAL_INVALID)
   }
-  // `send` refuses dotfiles; inside Next that surfaces as a 500 (observed, §1.15).
+  // `send` refuses dotfiles; inside Next 16.4.6 that surfaces as a 500 (observed with next start).
   if (rel[rel.length - 1].startsWith('.')) throw new ImageError(500, INTERNAL_INVALID)
   const file = path.join(root, ...rel)
   if (!file.startsWith(root + path.sep)) throw new ImageError(404, INTERNAL_INVALID)
@@ -879,7 +881,7 @@ function optimizeInQueue(c, queue, buffer, options) {
 }
 
 // ---------------------------------------------------------------------------------------
-// Disk cache (§1.5): Next's layout, `<cacheDir>/<key>/<maxAge>.<expireAt>.<etag>.<upstreamEtag>.<ext>`,
+// Disk cache (`server/image-optimizer.js` `ImageOptimizerCache`): Next's layout, `<cacheDir>/<key>/<maxAge>.<expireAt>.<etag>.<upstreamEtag>.<ext>`,
 // bounded by an LRU of entry sizes that is rebuilt from disk on start.
 
 class DiskCache {
@@ -973,7 +975,7 @@ class DiskCache {
 }
 
 // ---------------------------------------------------------------------------------------
-// Responses (§1.9).
+// Responses (`server/image-optimizer.js` `sendResponse`, `server/image-optimizer/get-max-age.js`).
 
 /** `fresh` 0.5: If-None-Match (with W/ either side) wins, no-cache defeats it. */
 function isFresh(headers, etag) {
