@@ -27,6 +27,11 @@ export declare class NativeCacheStore {
    * `maxEntryBytes`; any previous value is removed) or `"expired"` (`expireAt <= now`).
    */
   set(key: string, value: Uint8Array, options: CacheSetOptions): SetOutcome
+  /**
+   * `set` with the compression and insertion on the libuv pool: only the copy of `value` runs
+   * on the calling thread. Until the promise settles, `get` may still return the previous value.
+   */
+  setAsync(key: string, value: Uint8Array, options: CacheSetOptions): Promise<SetOutcome>
   delete(key: string): boolean
   clear(): void
   /**

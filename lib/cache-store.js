@@ -34,6 +34,8 @@ class CacheStore {
 
   /** A new, empty store with this configuration (see `sharedStore`). */
   reset(maxBytes, compression, hotBytes) {
+    this.pending ??= new Map() // key -> the entry of a set still landing (see `land`)
+    this.landings ??= new Map() // key -> the promise of its last set landing
     if (this.native) this.native.clear()
     this.hot = new HotTier(hotBytes)
     this.native = new NativeCacheStore({ maxBytes: maxBytes - hotBytes, compression })
@@ -46,6 +48,10 @@ class CacheStore {
   }
 
   get(key, extraTags, now) {
+    if (this.pending.size) {
+      const entry = this.pending.get(key)
+      if (entry) return this.judged(entry, extraTags, now)
+    }
     const hot = this.hot.get(key, extraTags, now)
     if (hot) return hot
     const hit = this.native.get(key, extraTags, now)
@@ -132,6 +138,7 @@ class CacheStore {
 
   /** Keeps an entry from a lower tier in this store; false when a newer local write raced the read. */
   promote(key, entry, now) {
+    if (this.pending.has(key)) return false
     const local = this.native.get(key, [], now)
     if (local && local.lastModified >= entry.lastModified) return false
     this.setEncoded(key, entry.value, entry.tags, entry.lastModified, entry.expireAt ?? undefined, now)
@@ -146,14 +153,41 @@ class CacheStore {
   /** `set`, then the disk tier and the shared tier (newer wins there); resolves to the local outcome. */
   async setShared(key, record, tags, lastModified, expireAt, now, scope = 'build') {
     const bytes = encode(record)
-    const outcome = this.setEncoded(key, bytes, tags, lastModified, expireAt, now)
-    const writes = []
+    const landing = this.land(key, record, bytes, tags, lastModified, expireAt, now)
     // As Next's default writes every entry to disk whatever its memory LRU keeps.
-    if (outcome !== 'expired' && (this.disk || this.diskReady)) writes.push(this.persist(key, bytes, tags, lastModified, expireAt, scope))
+    const expired = expireAt !== undefined && expireAt !== null && expireAt <= now
+    const toDisk = !expired && (this.disk || this.diskReady) ? this.persist(key, bytes, tags, lastModified, expireAt, scope) : null
+    const outcome = await landing
     // An entry too large for this store would be refused by every instance's store as well.
-    if (this.remote && outcome === 'stored') writes.push(this.remote.set(key, bytes, tags, lastModified, expireAt, now))
-    await Promise.all(writes)
+    if (this.remote && outcome === 'stored') await this.remote.set(key, bytes, tags, lastModified, expireAt, now)
+    await toDisk
     return outcome
+  }
+
+  /**
+   * The native set, with its compression and insertion off the main thread (only the copy of
+   * `bytes` runs here). Until it lands, a get of this key is answered from `record` itself,
+   * judged against the tag records like any entry; sets of one key land in the order made.
+   */
+  land(key, record, bytes, tags, lastModified, expireAt, now) {
+    this.hot.drop(key)
+    const entry = { record, tags, lastModified, expireAt: expireAt ?? null }
+    this.pending.set(key, entry)
+    const set = async () => this.native.setAsync(key, bytes, { tags, lastModified, expireAt: expireAt ?? undefined, now })
+    const before = this.landings.get(key)
+    const landing = (before ? before.then(set, set) : set()).finally(() => {
+      if (this.pending.get(key) === entry) this.pending.delete(key)
+      if (this.landings.get(key) === landing) this.landings.delete(key)
+    })
+    this.landings.set(key, landing)
+    return landing
+  }
+
+  /** A set still landing, as `get` would answer for it. */
+  judged(entry, extraTags, now) {
+    const freshness = this.native.judge(entry.tags, entry.lastModified, entry.expireAt ?? undefined, extraTags, now)
+    if (!freshness) return null
+    return { record: entry.record, lastModified: entry.lastModified, expireAt: entry.expireAt, tags: entry.tags, stale: freshness === 'stale' }
   }
 
   async persist(key, bytes, tags, lastModified, expireAt, scope) {

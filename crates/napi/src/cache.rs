@@ -87,9 +87,69 @@ pub struct TagStateJs {
 /// Byte-bounded, off-V8-heap cache with TTLs and Next's tag semantics. Thread-safe.
 #[napi]
 pub struct NativeCacheStore {
+  inner: Arc<SharedStore>,
+}
+
+/// The store and its V8 accounting, shared with `setAsync`'s worker.
+pub struct SharedStore {
   store: core::Store,
   /// What we have told V8 we hold (`napi_adjust_external_memory`), so GC sees the pressure.
   reported: AtomicI64,
+}
+
+impl SharedStore {
+  /// Reports the change in held bytes to V8 since the last report (JS thread only).
+  fn report(&self, env: &Env) {
+    let now = self.store.bytes() as i64;
+    let before = self.reported.swap(now, Ordering::Relaxed);
+    if now != before {
+      let _ = env.adjust_external_memory(now - before);
+    }
+  }
+}
+
+fn set_outcome(outcome: core::SetOutcome) -> SetOutcome {
+  match outcome {
+    core::SetOutcome::Stored { .. } => SetOutcome::Stored,
+    core::SetOutcome::TooLarge { .. } => SetOutcome::TooLarge,
+    core::SetOutcome::AlreadyExpired => SetOutcome::Expired,
+  }
+}
+
+fn entry_meta(options: CacheSetOptions) -> Result<(core::EntryMeta, u64), CodedError> {
+  let meta = core::EntryMeta {
+    tags: options.tags,
+    last_modified_ms: ms(options.last_modified, "lastModified")?,
+    expire_at_ms: options.expire_at.map(|v| ms(v, "expireAt")).transpose()?,
+  };
+  Ok((meta, ms(options.now, "now")?))
+}
+
+/// `setAsync`: the value is copied on the JS thread; compression and insertion run here.
+pub struct StoreSet {
+  inner: Arc<SharedStore>,
+  key: String,
+  value: Vec<u8>,
+  meta: Option<core::EntryMeta>,
+  now: u64,
+}
+
+impl Work for StoreSet {
+  type Output = (core::SetOutcome, Arc<SharedStore>);
+  type JsValue = SetOutcome;
+  fn run(&mut self) -> Result<Self::Output, CodedError> {
+    let value = std::mem::take(&mut self.value);
+    let meta = self.meta.take().expect("run once");
+    let outcome = self
+      .inner
+      .store
+      .set(self.key.as_bytes(), value, meta, self.now);
+    Ok((outcome, self.inner.clone()))
+  }
+  fn into_js(env: &Env, (outcome, inner): Self::Output) -> napi::Result<SetOutcome> {
+    inner.report(env);
+    Ok(set_outcome(outcome))
+  }
 }
 
 fn ms(v: f64, what: &str) -> Result<u64, CodedError> {
@@ -137,19 +197,16 @@ impl NativeCacheStore {
         };
       }
       Ok(NativeCacheStore {
-        store: core::Store::new(config),
-        reported: AtomicI64::new(0),
+        inner: Arc::new(SharedStore {
+          store: core::Store::new(config),
+          reported: AtomicI64::new(0),
+        }),
       })
     })
   }
 
-  /// Reports the change in held bytes to V8 since the last report.
   fn report(&self, env: &Env) {
-    let now = self.store.bytes() as i64;
-    let before = self.reported.swap(now, Ordering::Relaxed);
-    if now != before {
-      let _ = env.adjust_external_memory(now - before);
-    }
+    self.inner.report(env);
   }
 
   /// The entry under `key`, or `null` (absent, expired by TTL, or expired through one of its own
@@ -164,6 +221,7 @@ impl NativeCacheStore {
   ) -> Result<Option<CacheHit>, napi::Error<ErrorCode>> {
     run_sync(|| {
       let Some(hit) = self
+        .inner
         .store
         .get(key.as_bytes(), &tag_refs(&extra_tags), ms(now, "now")?)
       else {
@@ -202,6 +260,7 @@ impl NativeCacheStore {
       };
       Ok(
         self
+          .inner
           .store
           .judge(&meta, &tag_refs(&extra_tags), ms(now, "now")?)
           .map(|f| match f {
@@ -223,27 +282,42 @@ impl NativeCacheStore {
     options: CacheSetOptions,
   ) -> Result<SetOutcome, napi::Error<ErrorCode>> {
     let outcome = run_sync(|| {
-      let meta = core::EntryMeta {
-        tags: options.tags,
-        last_modified_ms: ms(options.last_modified, "lastModified")?,
-        expire_at_ms: options.expire_at.map(|v| ms(v, "expireAt")).transpose()?,
-      };
-      let now = ms(options.now, "now")?;
-      Ok(
-        match self.store.set(key.as_bytes(), value.to_vec(), meta, now) {
-          core::SetOutcome::Stored { .. } => SetOutcome::Stored,
-          core::SetOutcome::TooLarge { .. } => SetOutcome::TooLarge,
-          core::SetOutcome::AlreadyExpired => SetOutcome::Expired,
-        },
-      )
+      let (meta, now) = entry_meta(options)?;
+      Ok(set_outcome(self.inner.store.set(
+        key.as_bytes(),
+        value.to_vec(),
+        meta,
+        now,
+      )))
     });
     self.report(&env);
     outcome
   }
 
+  /// `set` with the compression and insertion on the libuv pool: only the copy of `value` runs
+  /// on the calling thread. Until the promise settles, `get` may still return the previous value.
+  #[napi(ts_return_type = "Promise<SetOutcome>")]
+  pub fn set_async(
+    &self,
+    key: String,
+    value: &[u8],
+    options: CacheSetOptions,
+  ) -> Result<AsyncTask<Job<StoreSet>>, napi::Error<ErrorCode>> {
+    run_sync(|| {
+      let (meta, now) = entry_meta(options)?;
+      Ok(AsyncTask::new(Job(StoreSet {
+        inner: self.inner.clone(),
+        key,
+        value: value.to_vec(),
+        meta: Some(meta),
+        now,
+      })))
+    })
+  }
+
   #[napi]
   pub fn delete(&self, env: Env, key: String) -> Result<bool, napi::Error<ErrorCode>> {
-    let removed = run_sync(|| Ok(self.store.delete(key.as_bytes())));
+    let removed = run_sync(|| Ok(self.inner.store.delete(key.as_bytes())));
     self.report(&env);
     removed
   }
@@ -251,7 +325,7 @@ impl NativeCacheStore {
   #[napi]
   pub fn clear(&self, env: Env) -> Result<(), napi::Error<ErrorCode>> {
     let cleared = run_sync(|| {
-      self.store.clear();
+      self.inner.store.clear();
       Ok(())
     });
     self.report(&env);
@@ -281,6 +355,7 @@ impl NativeCacheStore {
         })
         .transpose()?;
       self
+        .inner
         .store
         .revalidate_tags(&tag_refs(&tags), ms(now, "now")?, expire);
       Ok(())
@@ -290,14 +365,14 @@ impl NativeCacheStore {
   /// `'use cache'` `getExpiration(tags)`: the latest expiry among the tags, 0 if none.
   #[napi]
   pub fn expiration(&self, tags: Vec<String>) -> Result<f64, napi::Error<ErrorCode>> {
-    run_sync(|| Ok(self.store.expiration(&tag_refs(&tags)) as f64))
+    run_sync(|| Ok(self.inner.store.expiration(&tag_refs(&tags)) as f64))
   }
 
   /// The tags' revalidation state, for syncing between instances.
   #[napi]
   pub fn tag_states(&self, tags: Vec<String>) -> Result<Vec<TagStateJs>, napi::Error<ErrorCode>> {
     run_sync(|| {
-      let states = self.store.tag_states(&tag_refs(&tags));
+      let states = self.inner.store.tag_states(&tag_refs(&tags));
       Ok(
         states
           .into_iter()
@@ -330,7 +405,10 @@ impl NativeCacheStore {
           ))
         })
         .collect::<Result<Vec<_>, CodedError>>()?;
-      self.store.apply_tag_states(&converted, ms(now, "now")?);
+      self
+        .inner
+        .store
+        .apply_tag_states(&converted, ms(now, "now")?);
       Ok(())
     })
   }
@@ -341,7 +419,7 @@ impl NativeCacheStore {
   }
 
   fn stats_now(&self) -> CacheStats {
-    let s = self.store.stats();
+    let s = self.inner.store.stats();
     CacheStats {
       hits: s.hits as f64,
       stale_hits: s.stale_hits as f64,
