@@ -289,3 +289,23 @@ test("the store 'use cache' creates before Next's config is known is replaced by
   assert.ok(out <= 8 * 1024 * 1024 && out > 7 * 1024 * 1024, String(out))
   assert.deepEqual(warnings, [])
 })
+
+test('a set still landing off the main thread is served at once, judged by tags; sets of one key land in order', () => {
+  const { out } = run(`
+    const h = new H({})
+    const route = (n) => ({ kind: 'APP_ROUTE', body: Buffer.alloc(100_000, n), status: 200, headers: { 'x-next-cache-tags': 'landing' } })
+    const first = h.set('k', route(1), {})
+    const second = h.set('k', route(2), {})
+    const during = (await h.get('k', { kind: 'APP_ROUTE' })).value.body[0]
+    await Promise.all([first, second])
+    const after = (await new H({}).get('k', { kind: 'APP_ROUTE' })).value.body[0]
+    // A revalidation while a set is landing applies to it (its lastModified is before the revalidation).
+    const third = h.set('k', route(3), {})
+    await sleep(2)
+    await h.revalidateTag('landing')
+    const revalidatedDuring = await h.get('k', { kind: 'APP_ROUTE' })
+    await third
+    const revalidatedAfter = await h.get('k', { kind: 'APP_ROUTE' })
+    return { during, after, revalidatedDuring, revalidatedAfter }`)
+  assert.deepEqual(out, { during: 2, after: 2, revalidatedDuring: null, revalidatedAfter: null })
+})
