@@ -489,7 +489,7 @@ const SURFACES = {
     ],
   },
   ...Object.fromEntries(
-    ['get', 'judge', 'set', 'delete', 'clear', 'revalidateTags', 'expiration', 'tagStates', 'applyTagStates', 'stats'].map((m) => [
+    ['get', 'judge', 'set', 'setAsync', 'delete', 'clear', 'revalidateTags', 'expiration', 'tagStates', 'applyTagStates', 'stats'].map((m) => [
       `NativeCacheStore#${m}`,
       { group: 'native-cache', self: (ctx) => (m === 'clear' ? ctx.scratch : ctx.store) },
     ]),
@@ -1468,6 +1468,7 @@ const TODO = pending({
     'NativeCacheStore#get': { 'key': V1, 'extraTags': V3, 'now': V2 },
     'NativeCacheStore#judge': { 'tags': V3, 'lastModified': V2, 'expireAt': ['a string'], 'extraTags': V3, 'now': V2 },
     'NativeCacheStore#set': { 'key': V1, 'value': V6, 'options': V4, 'options.tags': V3, 'options.lastModified': V2, 'options.expireAt': ['a string'], 'options.now': V2 },
+    'NativeCacheStore#setAsync': { 'key': V1, 'value': V6, 'options': V4, 'options.tags': V3, 'options.lastModified': V2, 'options.expireAt': ['a string'], 'options.now': V2 },
     'NativeCacheStore#delete': { 'key': V1 },
     'NativeCacheStore#revalidateTags': { 'tags': V3, 'now': V2, 'expireSeconds': ['a string'] },
     'NativeCacheStore#expiration': { 'tags': V3 },
@@ -1495,6 +1496,7 @@ const TODO = pending({
     'NativeCacheStore#get': { 'now': ['huge (1e300)'] },
     'NativeCacheStore#judge': { 'lastModified': ['huge (1e300)'], 'expireAt': ['huge (1e300)'], 'now': ['huge (1e300)'] },
     'NativeCacheStore#set': { 'options.lastModified': ['huge (1e300)'], 'options.expireAt': ['huge (1e300)'], 'options.now': ['huge (1e300)'] },
+    'NativeCacheStore#setAsync': { 'options.lastModified': ['huge (1e300)'], 'options.expireAt': ['huge (1e300)'], 'options.now': ['huge (1e300)'] },
     'NativeCacheStore#revalidateTags': { 'now': ['huge (1e300)'], 'expireSeconds': ['NaN', 'negative (-1)', 'Infinity', 'huge (1e300)'] },
     'NativeCacheStore#applyTagStates': { 'states[0].staleAt': ['huge (1e300)'], 'states[0].expiredAt': ['huge (1e300)'], 'now': ['huge (1e300)'] },
     'NativeDiskTier#get': { 'now': ['huge (1e300)'] },
@@ -1511,6 +1513,7 @@ const TODO = pending({
   },
   [NAPI_DETACHED]: {
     'NativeCacheStore#set': { 'value': ['a detached Uint8Array'] },
+    'NativeCacheStore#setAsync': { 'value': ['a detached Uint8Array'] },
     'NativeDiskTier#put': { 'value': ['a detached Uint8Array'] },
     'blurPlaceholder': { 'input': ['a detached Uint8Array'] },
     'blurPlaceholderSync': { 'input': ['a detached Uint8Array'] },
