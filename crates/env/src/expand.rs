@@ -364,6 +364,47 @@ fn grows_forever(prefix: &str, group: &str, inserted: &str, looked_up: &str) -> 
   probe.find(group) == Some(tail_start)
 }
 
+/// `subject.find(group)` for the references of one value, remembering how far each reference
+/// text is known to be absent, so that a value growing at its end is not rescanned from its
+/// start on every step (that made long reference cycles quadratic).
+#[derive(Default)]
+struct FirstOccurrences {
+  /// Reference text → no occurrence of it lies entirely inside `subject[..end]`.
+  absent_before: Vec<(String, usize)>,
+}
+
+impl FirstOccurrences {
+  /// More distinct reference texts than this are searched without memory.
+  const MAX: usize = 64;
+
+  fn find(&mut self, subject: &str, group: &str) -> Option<usize> {
+    let slot = self.absent_before.iter().position(|(g, _)| g == group);
+    let known = slot.map_or(0, |i| self.absent_before[i].1.min(subject.len()));
+    // An occurrence may start up to `len - 1` bytes before `known` (on a char boundary).
+    let mut from = known.saturating_sub(group.len().saturating_sub(1));
+    while !subject.is_char_boundary(from) {
+      from -= 1;
+    }
+    let found = subject[from..].find(group).map(|i| from + i);
+    let end = found.map_or(subject.len(), |q| q + group.len() - 1);
+    match slot {
+      Some(i) => self.absent_before[i].1 = end,
+      None if self.absent_before.len() < Self::MAX => {
+        self.absent_before.push((group.to_owned(), end))
+      }
+      None => {}
+    }
+    found
+  }
+
+  /// The subject changed from byte `at` on.
+  fn changed_from(&mut self, at: usize) {
+    for (_, end) in &mut self.absent_before {
+      *end = (*end).min(at);
+    }
+  }
+}
+
 /// `value.replace(/\\\$/g, '$')`.
 fn resolve_escapes(s: String) -> String {
   if s.contains("\\$") {
@@ -449,6 +490,7 @@ impl Expander<'_> {
     let mut bound = s.len();
     let mut steps = 0;
     let mut names: Vec<String> = Vec::new();
+    let mut searched = FirstOccurrences::default();
     let self_reference = |names: Vec<String>| ExpandError::SelfReference {
       key: key.to_owned(),
       names,
@@ -481,7 +523,7 @@ impl Expander<'_> {
       }
       let (found, source, found_dollars) = self.lookup(name, default);
       // The group is found at `l` at the latest; `replace` takes the first occurrence.
-      let q = s[..l + glen].find(group.as_str()).unwrap_or(l);
+      let q = searched.find(&s[..l + glen], &group).unwrap_or(l);
       let looked_up: &str;
       let (inserted, inserted_dollars): (Cow<'_, str>, usize) = match &found {
         Found::Str(v) => {
@@ -546,14 +588,18 @@ impl Expander<'_> {
         return Err(self_reference(names));
       }
       let rlen = inserted.len();
-      // Rebuilt with `push_str` (memcpy) rather than `replace_range`, whose byte-iterator
-      // splice is far slower on long values.
-      let mut next = String::with_capacity(new_len);
-      next.push_str(&s[..q]);
-      next.push_str(&inserted);
-      next.push_str(&s[q + glen..]);
+      // Spliced in place with `push_str` (memcpy) rather than `replace_range`, whose
+      // byte-iterator splice is far slower on long values. Only the text right of the
+      // reference is copied: a cycle such as `A=<long>$B`, `B=<long>$A` grows the value by
+      // one insertion per step for up to MAX_INTERPOLATION_STEPS steps, and copying the whole
+      // value each time made that quadratic (a 4 KB file took 11 s).
+      let tail = s[q + glen..].to_owned();
+      s.truncate(q);
+      s.reserve(new_len - q);
+      s.push_str(&inserted);
+      s.push_str(&tail);
       drop(inserted);
-      s = next;
+      searched.changed_from(q);
       dollars = dollars - 1 + inserted_dollars;
       // Right of the replaced text nothing changed: when the found reference itself was
       // replaced, its right side held no unescaped `$` (and cannot start with `$`); when an
