@@ -7,7 +7,8 @@
 // constructs this class for every request, so the constructor only looks up the shared store.
 // It never throws into Next: a failed `get` is a miss and a failed `set` is logged once.
 
-const { sharedStore, cacheStats, closeShared, warnOnce } = require('./cache-store')
+const { sharedStore, cacheStats, closeShared, warnOnce, refused, checkTags, checkDurations } = require('./cache-store')
+const { invalidArgType, validateInteger, validateObject, validateString } = require('./errors')
 const { diskConfig, seedReader } = require('./cache-disk')
 
 // Incremental entries and `'use cache'` entries share one store (one budget) in separate
@@ -49,6 +50,11 @@ function staleView(hit, record, ctx) {
     return { lastModified: now - 2000, cacheControl: { ...record.cacheControl, revalidate: 1 } }
   }
   return { lastModified: -1, cacheControl: undefined } // before 16.4: Next's "revalidate now"
+}
+
+function checkKey(key, ctx) {
+  validateString(key, 'key')
+  if (ctx === null || typeof ctx !== 'object') throw invalidArgType('ctx', 'an object', ctx)
 }
 
 function budget(options, ctx) {
@@ -96,9 +102,15 @@ function create(options = {}) {
 
   class NextNativeCacheHandler {
     constructor(ctx = {}) {
+      validateObject(ctx, 'ctx')
+      // A bad field is ignored with a warning: this runs inside every request.
+      if (ctx.maxMemoryCacheSize !== undefined && refused('cacheHandler', () => validateInteger(ctx.maxMemoryCacheSize, 'ctx.maxMemoryCacheSize'))) {
+        ctx = { ...ctx, maxMemoryCacheSize: undefined }
+      }
       this.store = sharedStore({ maxMemory: budget(options, ctx), compression: options.compression, hotMemory: options.hotMemory, redis: options.redis })
       // Minimal mode only: tags revalidated by the previous request, to treat as invalid.
-      this.revalidatedTags = Array.isArray(ctx.revalidatedTags) ? ctx.revalidatedTags : []
+      const revalidated = ctx.revalidatedTags
+      this.revalidatedTags = revalidated === undefined || refused('cacheHandler', () => checkTags(revalidated, 'ctx.revalidatedTags')) ? [] : revalidated
       // The disk tier is opened by the first construction that knows where the build is.
       if (this.store.diskRoot === undefined) {
         const config = diskConfig(options, ctx)
@@ -108,6 +120,7 @@ function create(options = {}) {
     }
 
     async get(key, ctx = {}) {
+      if (refused('get', () => checkKey(key, ctx))) return null
       try {
         const fetch = isFetch(ctx)
         const extraTags = fetch ? [...(ctx.tags || []), ...(ctx.softTags || [])] : []
@@ -141,6 +154,7 @@ function create(options = {}) {
     }
 
     async set(key, data, ctx = {}) {
+      if (refused('set', () => checkKey(key, ctx))) return
       try {
         const now = Date.now()
         let value = data
@@ -172,8 +186,9 @@ function create(options = {}) {
     // 14/15: (tags); 16: (tags, durations?) where durations.expire (seconds) means stale now,
     // expired later; without it the tags expire immediately.
     async revalidateTag(tags, durations) {
+      const list = typeof tags === 'string' ? [tags] : tags
+      if (refused('revalidateTag', () => (checkTags(list, 'tags'), checkDurations(durations)))) return
       try {
-        const list = [tags].flat().filter((t) => typeof t === 'string')
         if (list.length === 0) return
         const expire = durations && typeof durations.expire === 'number' ? durations.expire : undefined
         await this.store.revalidateTagsShared(list, Date.now(), expire)

@@ -13,7 +13,7 @@ declare namespace handler {
 
   /** Implements the 15.0–15.2, 15.3–15.5 and 16 `cacheHandlers` interfaces at once. */
   interface NextNativeCacheHandlers {
-    get(cacheKey: string, softTags: string[]): Promise<CacheEntry | undefined>
+    get(cacheKey: string, softTags?: string[]): Promise<CacheEntry | undefined>
     set(cacheKey: string, pendingEntry: Promise<CacheEntry>): Promise<void>
     refreshTags(): Promise<void>
     getExpiration(...tags: Array<string | string[]>): Promise<number>

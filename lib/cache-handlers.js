@@ -10,7 +10,8 @@
 // native store as the incremental cache. The stream is read into bytes in `set` and never
 // kept; every `get` returns a fresh stream.
 
-const { sharedStore, cacheStats, closeShared, warnOnce } = require('./cache-store')
+const { sharedStore, cacheStats, closeShared, warnOnce, refused, checkTags, checkDurations } = require('./cache-store')
+const { invalidArgType, invalidArgValue, validateString } = require('./errors')
 const { validateOptions } = require('./cache-handler')
 
 const KEY_PREFIX = 'u:'
@@ -35,6 +36,18 @@ function streamFromBuffer(bytes) {
   })
 }
 
+/** What Next resolves `pendingEntry` to; a bad one is not stored. */
+function checkEntry(entry) {
+  if (entry === null || typeof entry !== 'object') throw invalidArgType('pendingEntry', 'a promise of a cache entry', entry)
+  if (typeof entry.value?.getReader !== 'function') throw invalidArgType('pendingEntry.value', 'a ReadableStream', entry.value)
+  if (entry.tags !== undefined) checkTags(entry.tags, 'pendingEntry.tags')
+  for (const field of ['timestamp', 'expire']) {
+    const v = entry[field]
+    if (typeof v !== 'number') throw invalidArgType(`pendingEntry.${field}`, 'a number', v)
+    if (!(v >= 0)) throw invalidArgValue(`pendingEntry.${field}`, 'must be a number from 0', v)
+  }
+}
+
 function create(options = {}) {
   validateOptions(options)
   let store
@@ -45,11 +58,12 @@ function create(options = {}) {
   const pendingSets = new Map()
 
   const handler = {
-    async get(cacheKey, softTags) {
+    async get(cacheKey, softTags = []) {
+      if (refused("'use cache' get", () => (validateString(cacheKey, 'cacheKey'), checkTags(softTags, 'softTags')))) return undefined
       try {
         const pending = pendingSets.get(cacheKey)
         if (pending) await pending
-        const hit = await getStore().getShared(KEY_PREFIX + cacheKey, Array.isArray(softTags) ? softTags : [], Date.now())
+        const hit = await getStore().getShared(KEY_PREFIX + cacheKey, softTags, Date.now())
         if (!hit) return undefined
         const { entry, value } = hit.record
         // Past `revalidate` the entry is still returned: Next serves it and regenerates in the
@@ -63,11 +77,23 @@ function create(options = {}) {
     },
 
     async set(cacheKey, pendingEntry) {
+      const bad = refused("'use cache' set", () => {
+        validateString(cacheKey, 'cacheKey')
+        if (pendingEntry === null || (typeof pendingEntry !== 'object' && typeof pendingEntry !== 'function')) {
+          throw invalidArgType('pendingEntry', 'a promise of a cache entry', pendingEntry)
+        }
+      })
+      if (bad) {
+        // Never leave a rejected render unhandled.
+        if (typeof pendingEntry?.then === 'function') pendingEntry.then(undefined, () => {})
+        return
+      }
       let settle
       const pending = new Promise((resolve) => (settle = resolve))
       pendingSets.set(cacheKey, pending)
       try {
         const entry = await pendingEntry
+        if (refused("'use cache' set", () => checkEntry(entry))) return
         // A stream that errors leaves partial data: discard it (what Next's docs recommend).
         const value = await streamToBuffer(entry.value)
         const now = Date.now()
@@ -96,8 +122,10 @@ function create(options = {}) {
 
     // 15.3–15.5 pass varargs, 16 passes an array.
     async getExpiration(...tags) {
+      const list = tags.flat()
+      if (refused("'use cache' getExpiration", () => checkTags(list, 'tags'))) return 0
       try {
-        return getStore().expiration(tags.flat())
+        return getStore().expiration(list)
       } catch (err) {
         warnOnce(`uc-exp:${err && err.message}`, `getExpiration failed: ${err && err.stack}`)
         return 0
@@ -106,9 +134,10 @@ function create(options = {}) {
 
     // 16: without durations the tags expire now; with `expire` they go stale now.
     async updateTags(tags, durations) {
+      if (refused("'use cache' updateTags", () => (checkTags(tags, 'tags'), checkDurations(durations)))) return
       try {
         const expire = durations && typeof durations.expire === 'number' ? durations.expire : undefined
-        await getStore().revalidateTagsShared([tags].flat(), Date.now(), expire)
+        await getStore().revalidateTagsShared(tags, Date.now(), expire)
       } catch (err) {
         warnOnce(`uc-update:${err && err.message}`, `updateTags failed: ${err && err.stack}`)
       }

@@ -8,9 +8,13 @@
 const { NativeCacheStore, openDiskTier } = require('../index.js')
 const { encode, decode } = require('./cache-codec')
 const { HotTier } = require('./cache-hot')
+const { invalidArgType, invalidArgValue, validateObject, validateString } = require('./errors')
 
 const STORE = Symbol.for('@rs/next-native/cache-store')
 const WARNED = Symbol.for('@rs/next-native/cache-warned')
+
+/** Longest `durations.expire` taken: 2³² s, above Next's "never" (`INFINITE_CACHE`, 2³²−2 s). */
+const MAX_EXPIRE_SECONDS = 2 ** 32
 
 /** Next's default `cacheMaxMemorySize`, used when neither `.create()` nor next.config set one. */
 const DEFAULT_MAX_MEMORY = 50 * 1024 * 1024
@@ -21,6 +25,40 @@ function warnOnce(id, message) {
   if (warned.has(id)) return
   warned.add(id)
   console.warn(`[@rs/next-native cache] ${message}`)
+}
+
+/**
+ * Next's handler contract is to never throw into a render: a call with a bad argument settles
+ * as a miss and changes nothing. Runs `check` (which throws ERR_INVALID_ARG_* errors); on such
+ * an error logs one warning naming the argument and returns true.
+ */
+function refused(method, check) {
+  try {
+    check()
+    return false
+  } catch (err) {
+    if (typeof err?.code !== 'string' || !err.code.startsWith('ERR_INVALID_ARG')) throw err
+    warnOnce(`arg:${method}:${err.message}`, `${method} ignored: ${err.message}`)
+    return true
+  }
+}
+
+/** Tags as both handlers take them: an array of strings. */
+function checkTags(tags, name) {
+  if (!Array.isArray(tags)) throw invalidArgType(name, 'an array of strings', tags)
+  tags.forEach((t, i) => validateString(t, `${name}[${i}]`))
+}
+
+/** Next 16's revalidation profile: `{ expire?: seconds }`; undefined means expire now. */
+function checkDurations(durations) {
+  if (durations === undefined) return
+  validateObject(durations, 'durations')
+  const { expire } = durations
+  if (expire === undefined) return
+  if (typeof expire !== 'number') throw invalidArgType('durations.expire', 'a number of seconds', expire)
+  if (!(expire >= 0 && expire <= MAX_EXPIRE_SECONDS)) {
+    throw invalidArgValue('durations.expire', `must be from 0 to ${MAX_EXPIRE_SECONDS} seconds`, expire)
+  }
 }
 
 /**
@@ -376,4 +414,4 @@ function cacheStats() {
   return existing ? existing.store.stats() : null
 }
 
-module.exports = { sharedStore, cacheStats, closeShared, resolveConfig, encode, decode, warnOnce }
+module.exports = { sharedStore, cacheStats, closeShared, resolveConfig, encode, decode, warnOnce, refused, checkTags, checkDurations }

@@ -22,7 +22,15 @@ function describeReceived(actual) {
     const name = actual.constructor && actual.constructor.name
     return name ? `an instance of ${name}` : 'an object'
   }
-  let shown = typeof actual === 'symbol' || typeof actual === 'bigint' ? String(actual) : JSON.stringify(actual) ?? String(actual)
+  // Numbers as Node shows them (NaN, Infinity, -0), which JSON cannot.
+  let shown =
+    typeof actual === 'number'
+      ? Object.is(actual, -0)
+        ? '-0'
+        : String(actual)
+      : typeof actual === 'symbol' || typeof actual === 'bigint'
+        ? String(actual)
+        : (JSON.stringify(actual) ?? String(actual))
   if (typeof actual === 'bigint') shown += 'n'
   if (shown.length > 28) shown = `${shown.slice(0, 25)}...`
   return `type ${typeof actual} (${shown})`
