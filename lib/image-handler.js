@@ -28,7 +28,7 @@ const os = require('node:os')
 const path = require('node:path')
 const stream = require('node:stream')
 const zlib = require('node:zlib')
-const { codedError, invalidArgType } = require('./errors')
+const { codedError, describeReceived, invalidArgType, invalidArgValue, validateBoolean, validateBytes, validateFunction, validateString } = require('./errors')
 
 // The addon is loaded on first use, so a config error is reported without it.
 let binding
@@ -66,10 +66,14 @@ function resolveConfig(config = {}) {
   const c = { ...DEFAULTS }
   for (const [key, value] of Object.entries(config)) if (value !== undefined) c[key] = value
   const bad = (message) => codedError('ERR_INVALID_ARG_VALUE', `createImageHandler: ${message}`, TypeError)
+  const describe = describeReceived
 
+  // Next 16.4's config schema (server/config-schema.ts) ranges; where it takes any integer we
+  // also refuse what is not a safe one.
+  const isInt = (n, min, max = Number.MAX_SAFE_INTEGER) => Number.isSafeInteger(n) && n >= min && n <= max
   for (const key of ['deviceSizes', 'imageSizes']) {
-    if (!Array.isArray(c[key]) || !c[key].every((n) => Number.isInteger(n) && n > 0)) {
-      throw bad(`images.${key} must be an array of positive integers`)
+    if (!Array.isArray(c[key]) || !c[key].every((n) => isInt(n, 1, 10000))) {
+      throw bad(`images.${key} must be an array of integers from 1 to 10000`)
     }
   }
   if (c.qualities !== null && !(Array.isArray(c.qualities) && c.qualities.every((q) => Number.isInteger(q) && q >= 1 && q <= 100))) {
@@ -81,8 +85,35 @@ function resolveConfig(config = {}) {
   if (!['inline', 'attachment'].includes(c.contentDispositionType)) {
     throw bad('images.contentDispositionType must be "inline" or "attachment"')
   }
-  for (const key of ['minimumCacheTTL', 'maximumRedirects', 'maximumResponseBody', 'imgOptTimeoutInSeconds', 'imgOptMaxInputPixels']) {
-    if (typeof c[key] !== 'number' || !(c[key] >= 0)) throw bad(`images.${key} must be a non-negative number`)
+  for (const [key, min] of [
+    ['minimumCacheTTL', 0],
+    ['maximumRedirects', 0],
+    ['maximumResponseBody', 1],
+    ['imgOptMaxInputPixels', 0],
+    ['maximumDiskCacheSize', 0],
+  ]) {
+    if (c[key] !== undefined && !isInt(c[key], min)) throw bad(`images.${key} must be an integer from ${min}. Received ${describe(c[key])}`)
+  }
+  for (const key of ['dangerouslyAllowSVG', 'dangerouslyAllowLocalIP']) {
+    if (typeof c[key] !== 'boolean') throw bad(`images.${key} must be a boolean. Received ${describe(c[key])}`)
+  }
+  if (typeof c.contentSecurityPolicy !== 'string') throw bad(`images.contentSecurityPolicy must be a string. Received ${describe(c.contentSecurityPolicy)}`)
+  if (!Array.isArray(c.domains) || !c.domains.every((d) => typeof d === 'string')) throw bad('images.domains must be an array of strings')
+  for (const key of ['basePath', 'publicDir', 'distDir', 'cacheDir']) {
+    if (c[key] !== undefined && typeof c[key] !== 'string') throw bad(`${key} must be a string. Received ${describe(c[key])}`)
+  }
+  // Seconds, fractions allowed (Next takes whole ones), up to what a timer can wait.
+  for (const key of ['imgOptTimeoutInSeconds', 'fetchTimeoutInSeconds']) {
+    const v = c[key]
+    if (v !== undefined && !(typeof v === 'number' && v >= 0 && v <= 2 ** 31 / 1000)) {
+      throw bad(`${key} must be a number of seconds from 0 to ${2 ** 31 / 1000}. Received ${describe(v)}`)
+    }
+  }
+  if (c.logger !== undefined) {
+    if (c.logger === null || typeof c.logger !== 'object') throw bad(`logger must be an object with error and warn methods. Received ${describe(c.logger)}`)
+    for (const level of ['error', 'warn']) {
+      if (c.logger[level] !== undefined && typeof c.logger[level] !== 'function') throw bad(`logger.${level} must be a function. Received ${describe(c.logger[level])}`)
+    }
   }
 
   // next.config normalisation (server/config.js): unset localPatterns forbid any query
@@ -91,6 +122,12 @@ function resolveConfig(config = {}) {
     c.localPatterns = [{ pathname: '**', search: '' }]
   } else {
     if (!Array.isArray(c.localPatterns)) throw bad('images.localPatterns must be an array')
+    c.localPatterns.forEach((p, i) => {
+      if (p === null || typeof p !== 'object') throw bad(`images.localPatterns[${i}] must be an object`)
+      for (const key of ['pathname', 'search']) {
+        if (p[key] !== undefined && typeof p[key] !== 'string') throw bad(`images.localPatterns[${i}].${key} must be a string. Received ${describe(p[key])}`)
+      }
+    })
     c.localPatterns = [...c.localPatterns]
     for (const pathname of ['/_next/static/media/**', '/_next/static/immutable/media/**']) {
       if (!c.localPatterns.some((p) => p.pathname === pathname && p.search === '')) c.localPatterns.push({ pathname, search: '' })
@@ -134,7 +171,8 @@ function resolveConfig(config = {}) {
  * refused rather than silently matched differently.
  */
 function globToRegExp(glob, dot) {
-  if (typeof glob !== 'string') throw codedError('ERR_INVALID_ARG_VALUE', `image pattern must be a string, got ${typeof glob}`, TypeError)
+  validateString(glob, 'glob')
+  validateBoolean(dot, 'dot')
   if (/[[\]{}()]/.test(glob) || glob.startsWith('!')) {
     throw codedError('ERR_INVALID_ARG_VALUE', `image pattern ${JSON.stringify(glob)} uses glob syntax next-native does not support ([], {}, (), !)`, TypeError)
   }
@@ -277,6 +315,8 @@ function hapiMediaTypes(header, preferences) {
 
 /** Next's `getSupportedMimeType`: throws BadAcceptHeader (→ 500) like @hapi/accept's Boom. */
 function negotiateMimeType(formats, accept = '') {
+  if (!Array.isArray(formats) || !formats.every((f) => typeof f === 'string')) throw invalidArgType('formats', 'an array of strings', formats)
+  validateString(accept, 'accept')
   const mimeType = hapiMediaTypes(accept, formats)[0] || ''
   return accept.includes(mimeType) ? mimeType : ''
 }
@@ -466,6 +506,7 @@ function imageDetector(t) {
 }
 
 function detectContentType(buf) {
+  validateBytes(buf, 'buffer')
   if (buf.length === 0) return null
   if (startsWith(buf, [0xff, 0xd8, 0xff])) return JPEG
   if (startsWith(buf, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) return PNG
@@ -487,6 +528,7 @@ function detectContentType(buf) {
 
 // is-animated 1.2 (`compiled/is-animated`, used by `server/image-optimizer/transform.js`), byte for byte: GIF image descriptors, APNG chunk order, WebP "ANIM".
 function isAnimated(buf) {
+  validateBytes(buf, 'buffer')
   if (buf.subarray(0, 3).toString('ascii') === 'GIF') {
     const blocks = (i) => {
       let n = 0
@@ -575,6 +617,7 @@ for (const [addr, prefix] of V4_SPECIAL) specialV4.addSubnet(addr, prefix, 'ipv4
 for (const [addr, prefix] of V6_SPECIAL) specialV6.addSubnet(addr, prefix, 'ipv6')
 
 function isPrivateIp(ip) {
+  validateString(ip, 'ip')
   if (ip.startsWith('[') && ip.endsWith(']')) ip = ip.slice(1, -1)
   ip = ip.replace(/%.*$/, '')
   const family = net.isIP(ip)
@@ -996,6 +1039,8 @@ function isFresh(headers, etag) {
 
 /** content-disposition 0.5 for a file name: quoted ISO-8859-1 form, plus filename* when needed. */
 function contentDisposition(filename, type) {
+  validateString(filename, 'filename')
+  if (type !== 'inline' && type !== 'attachment') throw invalidArgValue('type', 'must be "inline" or "attachment"', type)
   const name = path.posix.basename(filename)
   const latin1 = name.replace(/[^\x20-\x7e\xa0-\xff]/g, '?')
   let header = type
@@ -1068,6 +1113,9 @@ function createImageHandler(config) {
 
   /** The transport-neutral core: `{ status, headers: [name, value][], body: Buffer | null }`. */
   async function handle(method, search, header) {
+    validateString(method, 'method')
+    validateString(search, 'search')
+    validateFunction(header, 'header')
     let params
     try {
       params = validateParams(c, queryFromSearch(search), header('accept') ?? undefined)
@@ -1109,6 +1157,9 @@ function createImageHandler(config) {
   }
 
   async function handler(request) {
+    if (request === null || typeof request !== 'object' || typeof request.url !== 'string' || typeof request.headers?.get !== 'function') {
+      throw invalidArgType('request', 'a Request', request)
+    }
     const url = new URL(request.url)
     const result = await handle(request.method, url.search, (name) => request.headers.get(name))
     return new Response(result.body, { status: result.status, headers: result.headers })
@@ -1116,6 +1167,7 @@ function createImageHandler(config) {
 
   handler.handle = handle
   handler.node = async function nodeHandler(req, res) {
+    checkNodeArgs(req, res)
     let result
     try {
       const { search } = new URL(req.url, 'http://n')
@@ -1141,6 +1193,16 @@ function createImageHandler(config) {
   return handler
 }
 
+/** node:http's `(req, res)`, as far as the handlers use them. */
+function checkNodeArgs(req, res) {
+  if (req === null || typeof req !== 'object' || typeof req.url !== 'string' || req.headers === null || typeof req.headers !== 'object') {
+    throw invalidArgType('req', 'an http.IncomingMessage', req)
+  }
+  if (res === null || typeof res !== 'object' || typeof res.setHeader !== 'function' || typeof res.end !== 'function') {
+    throw invalidArgType('res', 'an http.ServerResponse', res)
+  }
+}
+
 // Next parses the query with URLSearchParams and turns repeated keys into arrays.
 function queryFromSearch(search) {
   const query = {}
@@ -1155,8 +1217,10 @@ function queryFromSearch(search) {
 
 /** Wraps a Web handler for node:http (for handlers made elsewhere; ours already has `.node`). */
 function toNodeHandler(handler) {
+  validateFunction(handler, 'handler')
   if (typeof handler.node === 'function') return handler.node
   return async (req, res) => {
+    checkNodeArgs(req, res)
     const host = req.headers.host || 'localhost'
     const headers = new Headers()
     for (const [name, value] of Object.entries(req.headers)) {
