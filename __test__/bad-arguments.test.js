@@ -73,6 +73,7 @@ const SUBPATHS = {
   './build-id': { dts: 'lib/build-id.d.ts', js: 'lib/build-id.js' },
   './cache-handler': { dts: 'lib/cache-handler.d.ts', js: 'lib/cache-handler.js' },
   './cache-handlers': { dts: 'lib/cache-handlers.d.ts', js: 'lib/cache-handlers.js' },
+  './config': { dts: 'lib/config.d.ts', js: 'lib/config.js' },
   './env': { dts: 'lib/env.d.ts', js: 'lib/env.js' },
   './image-handler': { dts: 'lib/image-handler.d.ts', js: 'lib/image-handler.js' },
   './image-loader': { dts: 'lib/image-loader.d.ts', js: 'lib/image-loader.js' },
@@ -604,6 +605,9 @@ const SURFACES = {
   './cache-handlers .disconnect': { group: 'cache-handlers', valid: () => [] },
   './cache-handlers .create': { group: 'cache-handlers', valid: () => [{}], rows: redisRows('create') },
 
+  // ./config: next.config time, so a mistake throws; unknown options too (strictOptions).
+  './config withNextNative': { group: 'config', valid: () => [{}, { dir: ROOT }], strictOptions: true },
+
   // ./image-handler
   './image-handler createImageHandler': { group: 'image-handler', valid: (ctx) => [ctx.imageConfig()] },
   './image-handler createImageHandler()': {
@@ -850,7 +854,7 @@ function buildRows() {
             slot.set(args, { ...(args[i] ?? validValue(slot.t, slot.name, ctx)), unexpectedOption: 1 }, ctx)
             return call(ctx, mod, args)
           },
-          expect: { kind: okKind === 'ok' ? 'same' : okKind },
+          expect: conf.strictOptions ? { kind: 'error', codes: INVALID, names: /\bunexpectedOption\b/ } : { kind: okKind === 'ok' ? 'same' : okKind },
         })
       }
       for (const bad of bads) {
@@ -1028,6 +1032,7 @@ const GROUPS = {
       ctx.generate = mod.createGenerateBuildId({ dir: ctx.dir, nextVersion: '16.4.6' })
     },
   },
+  config: {},
   'cache-handler': {
     setup: (ctx) => {
       const Handler = req('lib/cache-handler.js')

@@ -1,0 +1,171 @@
+'use strict'
+
+// next.config: `module.exports = withNextNative({ ...yourConfig })`
+//
+// Wires the package into Next 14.1 to 16 the way the README's hand-written config does:
+// the cache handlers, the addon as a server external package, the content build ID and,
+// when asked, the deployment ID and the image loader. The user's own settings always win;
+// an option the installed Next cannot honour is an error naming it, never a silent no-op.
+
+const fs = require('node:fs')
+const path = require('node:path')
+const { codedError, describeReceived, invalidArgType, validateBoolean, validateObject, validateString } = require('./errors')
+
+const PACKAGE = '@rs/next-native'
+const OPTIONS = ['dir', 'cache', 'buildId', 'deploymentId', 'images']
+const BUILD_ID_OPTIONS = ['env', 'include', 'exclude', 'salt', 'distDir']
+const IMAGE_OPTIONS = ['path']
+
+/** `[major, minor, patch]` of a semver string (pre-release tags ignored). */
+function parseVersion(version) {
+  const m = /^(\d+)\.(\d+)\.(\d+)/.exec(version)
+  if (!m) throw codedError('ERR_NEXT_NATIVE_NEXT_VERSION', `withNextNative: cannot read the Next.js version "${version}"`)
+  return m.slice(1).map(Number)
+}
+
+const atLeast = (v, major, minor = 0) => v[0] > major || (v[0] === major && v[1] >= minor)
+
+/** The `next` that `next build` / `next start` in `dir` runs. */
+function installedNext(dir) {
+  let pkg
+  try {
+    pkg = require.resolve('next/package.json', { paths: [dir] })
+  } catch {
+    throw codedError('ERR_NEXT_NATIVE_NEXT_VERSION', `withNextNative: no "next" package resolves from ${dir}; install next, or pass { dir } where it is installed`)
+  }
+  const { version } = JSON.parse(fs.readFileSync(pkg, 'utf8'))
+  return { version, v: parseVersion(version) }
+}
+
+function checkKeys(value, name, known) {
+  for (const key of Object.keys(value)) {
+    if (!known.includes(key)) {
+      throw codedError('ERR_INVALID_ARG_VALUE', `withNextNative: unknown option "${name}.${key}" (known: ${known.join(', ')})`, TypeError)
+    }
+  }
+}
+
+function checkStrings(value, name) {
+  if (!Array.isArray(value) || !value.every((s) => typeof s === 'string')) throw invalidArgType(name, 'an array of strings', value)
+}
+
+/** The options with their defaults: `{ dir, cache, buildId: false | {...}, deploymentId, images: false | { path } }`. */
+function resolveOptions(options) {
+  validateObject(options, 'options')
+  checkKeys(options, 'options', OPTIONS)
+  const o = { dir: process.cwd(), cache: true, buildId: {}, deploymentId: false, images: false }
+  if (options.dir !== undefined) o.dir = path.resolve(validateString(options.dir, 'options.dir'))
+  if (options.cache !== undefined) o.cache = validateBoolean(options.cache, 'options.cache')
+  if (options.deploymentId !== undefined) o.deploymentId = validateBoolean(options.deploymentId, 'options.deploymentId')
+  if (options.buildId !== undefined && options.buildId !== true) {
+    if (options.buildId === false) o.buildId = false
+    else {
+      validateObject(options.buildId, 'options.buildId')
+      checkKeys(options.buildId, 'options.buildId', BUILD_ID_OPTIONS)
+      for (const key of ['env', 'include', 'exclude']) if (options.buildId[key] !== undefined) checkStrings(options.buildId[key], `options.buildId.${key}`)
+      for (const key of ['salt', 'distDir']) if (options.buildId[key] !== undefined) validateString(options.buildId[key], `options.buildId.${key}`)
+      o.buildId = { ...options.buildId }
+    }
+  }
+  if (options.images !== undefined && options.images !== false) {
+    if (options.images === true) o.images = { path: '/api/image' }
+    else {
+      validateObject(options.images, 'options.images')
+      checkKeys(options.images, 'options.images', IMAGE_OPTIONS)
+      const p = options.images.path ?? '/api/image'
+      if (typeof p !== 'string' || !p.startsWith('/')) throw invalidArgType('options.images.path', 'a path starting with "/"', p)
+      o.images = { path: p }
+    }
+  }
+  if (o.deploymentId && o.buildId === false) {
+    throw codedError('ERR_INVALID_ARG_VALUE', 'withNextNative: options.deploymentId needs the content build ID; do not set options.buildId to false', TypeError)
+  }
+  return o
+}
+
+/** `list` plus what it lacks of `add`, keeping the user's order. */
+const merged = (list, add) => [...(list ?? []), ...add.filter((x) => !(list ?? []).includes(x))]
+
+/** The wrapped config object for one resolved next.config object. */
+function wrapConfig(config, o, next) {
+  if (config === null || typeof config !== 'object' || Array.isArray(config)) {
+    throw invalidArgType('nextConfig', 'an object or a function returning one', config)
+  }
+  const { v, version } = next
+  if (!atLeast(v, 14, 1)) {
+    throw codedError('ERR_NEXT_NATIVE_NEXT_VERSION', `withNextNative: Next.js ${version} is not supported; ${PACKAGE} needs Next.js 14.1 or later (cacheHandler)`)
+  }
+  const out = { ...config }
+  const experimental = { ...config.experimental }
+
+  // A native addon: Node must `require` it at run time, never bundle the .node file.
+  if (atLeast(v, 15)) out.serverExternalPackages = merged(config.serverExternalPackages, [PACKAGE])
+  else experimental.serverComponentsExternalPackages = merged(config.experimental?.serverComponentsExternalPackages, [PACKAGE])
+
+  if (o.cache) {
+    out.cacheHandler ??= require.resolve('./cache-handler')
+    // 'use cache': `cacheHandlers` from 16, `experimental.cacheHandlers` in 15.
+    if (atLeast(v, 15)) {
+      const handlers = require.resolve('./cache-handlers')
+      const defaults = { default: handlers, remote: handlers }
+      if (atLeast(v, 16)) out.cacheHandlers = { ...defaults, ...config.cacheHandlers }
+      else experimental.cacheHandlers = { ...defaults, ...config.experimental?.cacheHandlers }
+    }
+  }
+
+  if (o.buildId && out.generateBuildId === undefined) {
+    const options = { ...o.buildId, dir: o.dir }
+    if (out.distDir && options.distDir === undefined) options.distDir = out.distDir
+    // Called by `next build` only, so `next start` never hashes the project.
+    out.generateBuildId = () => require('./build-id').buildId(options)
+  }
+
+  if (o.deploymentId && out.deploymentId === undefined) {
+    if (!atLeast(v, 16, 2)) {
+      throw codedError(
+        'ERR_NEXT_NATIVE_NEXT_VERSION',
+        `withNextNative: options.deploymentId needs Next.js 16.2 or later (found ${version}); set next.config deploymentId yourself on older versions`,
+      )
+    }
+    // NEXT_DEPLOYMENT_ID in the environment overrides next.config in Next itself.
+    const options = { ...o.buildId, dir: o.dir }
+    if (out.distDir && options.distDir === undefined) options.distDir = out.distDir
+    out.deploymentId = require('./build-id').deploymentIdSync(options)
+  }
+
+  if (o.images) {
+    const images = { ...config.images }
+    if (images.loader === undefined && images.loaderFile === undefined) {
+      // Next joins loaderFile onto the project folder, so it must be relative to it.
+      const loaderFile = path.relative(o.dir, require.resolve('./image-loader')).split(path.sep).join('/')
+      images.loader = 'custom'
+      images.loaderFile = loaderFile.startsWith('.') ? loaderFile : `./${loaderFile}`
+    }
+    out.images = images
+    out.env = { ...config.env }
+    if (o.images.path !== '/api/image' && out.env.NEXT_PUBLIC_NEXT_NATIVE_IMAGE_URL === undefined) out.env.NEXT_PUBLIC_NEXT_NATIVE_IMAGE_URL = o.images.path
+  }
+
+  if (Object.keys(experimental).length) out.experimental = experimental
+  return out
+}
+
+/**
+ * Wraps a next.config object, or a config function `(phase, ctx) => config` (sync or async),
+ * as plugins such as `withBundleAnalyzer` do. Returns the same kind it is given.
+ */
+function withNextNative(nextConfig = {}, options = {}) {
+  const o = resolveOptions(options)
+  const next = installedNext(o.dir)
+  if (typeof nextConfig === 'function') {
+    return async function nextNativeConfig(...args) {
+      return wrapConfig(await nextConfig(...args), o, next)
+    }
+  }
+  if (nextConfig === null || typeof nextConfig !== 'object' || Array.isArray(nextConfig)) {
+    throw codedError('ERR_INVALID_ARG_TYPE', `The "nextConfig" argument must be an object or a function. Received ${describeReceived(nextConfig)}`, TypeError)
+  }
+  return wrapConfig(nextConfig, o, next)
+}
+
+module.exports = { withNextNative }
