@@ -28,6 +28,13 @@ use crate::js::{self, JsObject};
 /// 4687). Values needing that many steps do not occur outside cycles.
 pub const MAX_INTERPOLATION_STEPS: usize = 4374;
 
+/// Longest expanded value built, in UTF-8 bytes (32 MiB); a longer one is
+/// [`ExpandError::ValueTooLarge`]. Upstream goes on to V8's limit of 2²⁹−24 characters: a
+/// 25-byte file whose `` $` `` doubles the value at each step made @next/env run for minutes and
+/// take gigabytes before failing. No real env value comes near this (Linux refuses to pass an
+/// env string over 128 KiB to a child process).
+pub const MAX_EXPANDED_BYTES: usize = 32 << 20;
+
 /// Why upstream would throw while expanding a file. @next/env catches it, logs
 /// `Failed to load env from <path>` with the error, and drops the whole file (no keys, no writes).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +50,9 @@ pub enum ExpandError {
   },
   /// The expanded value would exceed V8's maximum string length: `RangeError: Invalid string length`.
   ValueTooLong { key: String },
+  /// The expanded value would exceed [`MAX_EXPANDED_BYTES`]: refused here, where upstream would
+  /// keep building it (a deliberate difference, the only one).
+  ValueTooLarge { key: String },
   /// A reference resolved to an inherited `Object.prototype` method (e.g. `$valueOf`), which
   /// `String.prototype.replace` calls as a replacer function and which then throws a `TypeError`.
   BuiltinReplacerThrew {
@@ -59,6 +69,7 @@ impl ExpandError {
     match self {
       ExpandError::SelfReference { key, .. }
       | ExpandError::ValueTooLong { key }
+      | ExpandError::ValueTooLarge { key }
       | ExpandError::BuiltinReplacerThrew { key, .. } => key,
     }
   }
@@ -68,6 +79,7 @@ impl ExpandError {
     match self {
       ExpandError::SelfReference { .. } => "RangeError: Maximum call stack size exceeded",
       ExpandError::ValueTooLong { .. } => "RangeError: Invalid string length",
+      ExpandError::ValueTooLarge { .. } => "RangeError: expanded value over 32 MiB",
       ExpandError::BuiltinReplacerThrew { js_error, .. } => js_error,
     }
   }
@@ -85,6 +97,11 @@ impl fmt::Display for ExpandError {
       ExpandError::ValueTooLong { key } => {
         write!(f, "{} (expanding {key})", self.js_error())
       }
+      ExpandError::ValueTooLarge { key } => write!(
+        f,
+        "{} (expanding {key}; next-native's limit, where @next/env would go on to V8's)",
+        self.js_error()
+      ),
       ExpandError::BuiltinReplacerThrew { key, name, .. } => write!(
         f,
         "{} (expanding {key}: ${name} resolves to a built-in JS method)",
@@ -304,7 +321,7 @@ fn last_unescaped_dollar(b: &[u8]) -> Option<usize> {
 
 /// ECMAScript GetSubstitution for a string pattern (no captures): `$$`, `$&`, `` $` `` and `$'`
 /// are interpreted; `$1`, `$<` and anything else stay literal. `None` if the result would exceed
-/// V8's string length limit.
+/// [`MAX_EXPANDED_BYTES`].
 fn substitute<'v>(value: &'v str, matched: &str, subject: &str, at: usize) -> Option<Cow<'v, str>> {
   let before = &subject[..at];
   let after = &subject[at + matched.len()..];
@@ -327,11 +344,7 @@ fn substitute<'v>(value: &'v str, matched: &str, subject: &str, at: usize) -> Op
     rest = &rest[i + 2..];
   }
   pieces.push(rest);
-  // UTF-8 bytes >= UTF-16 units, so the exact count is only needed for huge results.
-  let bytes: usize = pieces.iter().map(|p| p.len()).sum();
-  if bytes > js::JS_MAX_STRING_LENGTH
-    && pieces.iter().map(|p| js::utf16_len(p)).sum::<usize>() > js::JS_MAX_STRING_LENGTH
-  {
+  if pieces.iter().map(|p| p.len()).sum::<usize>() > MAX_EXPANDED_BYTES {
     return None;
   }
   Some(Cow::Owned(pieces.concat()))
@@ -498,6 +511,9 @@ impl Expander<'_> {
     let too_long = || ExpandError::ValueTooLong {
       key: key.to_owned(),
     };
+    let too_large = || ExpandError::ValueTooLarge {
+      key: key.to_owned(),
+    };
     loop {
       let Some(l) = last_unescaped_dollar(&s.as_bytes()[..bound]) else {
         return Ok(Text { s, dollars });
@@ -531,7 +547,7 @@ impl Expander<'_> {
           if found_dollars == 0 {
             (Cow::Borrowed(v.as_str()), 0)
           } else {
-            let r = substitute(v, &group, &s, q).ok_or_else(too_long)?;
+            let r = substitute(v, &group, &s, q).ok_or_else(too_large)?;
             let n = count_dollars(&r);
             (r, n)
           }
@@ -570,12 +586,6 @@ impl Expander<'_> {
         return Err(self_reference(names));
       }
       let new_len = s.len() - glen + inserted.len();
-      if new_len > js::JS_MAX_STRING_LENGTH
-        && js::utf16_len(&s) - js::utf16_len(&group) + js::utf16_len(&inserted)
-          > js::JS_MAX_STRING_LENGTH
-      {
-        return Err(too_long());
-      }
       if q == l && inserted_dollars > 0 && grows_forever(&s[..l], &group, &inserted, looked_up) {
         // Upstream keeps recursing; whichever limit it reaches first decides the error.
         let x16 = js::utf16_len(&inserted[..inserted.len() - glen]);
@@ -586,6 +596,9 @@ impl Expander<'_> {
           return Err(too_long());
         }
         return Err(self_reference(names));
+      }
+      if new_len > MAX_EXPANDED_BYTES {
+        return Err(too_large());
       }
       let rlen = inserted.len();
       // Spliced in place with `push_str` (memcpy) rather than `replace_range`, whose
@@ -885,6 +898,21 @@ mod tests {
     assert_eq!(
       ex(&[("A", "$A")], &[]).unwrap_err().js_error(),
       "RangeError: Maximum call stack size exceeded"
+    );
+  }
+
+  /// Found by the env fuzz target: `` $` `` inserts everything left of the reference, so each
+  /// step doubles the value; upstream builds it up to V8's limit (minutes, gigabytes).
+  #[test]
+  fn a_value_that_doubles_stops_at_the_size_limit() {
+    let err = ex(&[("A", "$$$`A:-x}}${A}"), ("1", "$C")], &[("1", "")]).unwrap_err();
+    assert_eq!(err, ExpandError::ValueTooLarge { key: "A".into() });
+    assert_eq!(err.js_error(), "RangeError: expanded value over 32 MiB");
+    // Just under the limit, a long value is still built.
+    let long = "x".repeat(MAX_EXPANDED_BYTES - 8);
+    assert_eq!(
+      val(&[("B", &long), ("C", "${B}")], &[], "C").len(),
+      long.len()
     );
   }
 
