@@ -171,3 +171,27 @@ test('bad options are errors that name the key', () => {
   assert.throws(() => withNextNative({}, { buildId: false, deploymentId: true }), { code: 'ERR_INVALID_ARG_VALUE', message: /deploymentId needs the content build ID/ })
   assert.throws(() => withNextNative([]), { code: 'ERR_INVALID_ARG_TYPE', message: /"nextConfig"/ })
 })
+
+test('a missing platform binary stops the config load with the package to install', () => {
+  // The package without its .node, installed where nothing else can supply one.
+  const app = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'no-binary-'))
+  try {
+    const pkgDir = path.join(app, 'node_modules', '@rs', 'next-native')
+    fs.mkdirSync(pkgDir, { recursive: true })
+    for (const f of ['package.json', 'index.js']) fs.copyFileSync(path.join(ROOT, f), path.join(pkgDir, f))
+    fs.cpSync(path.join(ROOT, 'lib'), path.join(pkgDir, 'lib'), { recursive: true })
+    fs.mkdirSync(path.join(app, 'node_modules', 'next'))
+    fs.writeFileSync(path.join(app, 'node_modules', 'next', 'package.json'), JSON.stringify({ name: 'next', version: '16.4.6' }))
+    const script = `try { require('@rs/next-native/config').withNextNative({}) } catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message, cause: String(e.cause && e.cause.message) })) }`
+    const env = { ...process.env }
+    delete env.NAPI_RS_NATIVE_LIBRARY_PATH
+    const out = JSON.parse(require('node:child_process').execFileSync(process.execPath, ['-e', script], { cwd: app, env, encoding: 'utf8' }))
+    assert.equal(out.code, 'ERR_NEXT_NATIVE_BINARY')
+    const libc = process.platform === 'linux' ? (process.report.getReport().header.glibcVersionRuntime ? '-gnu' : '-musl') : ''
+    const pkg = `@rs/next-native-${process.platform}-${process.arch}${libc}`
+    assert.ok(out.message.includes(`npm install ${pkg}@${require('../package.json').version}`), out.message)
+    assert.match(out.cause, /Cannot find native binding/)
+  } finally {
+    fs.rmSync(app, { recursive: true, force: true })
+  }
+})

@@ -83,6 +83,43 @@ function resolveOptions(options) {
   return o
 }
 
+/** The npm package holding this platform's prebuilt binary (`@rs/next-native-linux-x64-musl`, …). */
+function platformPackage() {
+  const { platform, arch } = process
+  let libc = ''
+  if (platform === 'linux') libc = process.report?.getReport?.().header?.glibcVersionRuntime ? '-gnu' : '-musl'
+  if (platform === 'win32') libc = '-msvc'
+  return `${PACKAGE}-${platform}-${arch}${libc}`
+}
+
+/** The package napi-rs publishes for a Rust target triple (`x86_64-unknown-linux-musl` → `…-linux-x64-musl`). */
+function targetPackage(triple) {
+  const [cpu, , os, abi] = triple.split('-')
+  const arch = { x86_64: 'x64', aarch64: 'arm64' }[cpu] ?? cpu
+  const platform = { linux: 'linux', darwin: 'darwin', windows: 'win32' }[os] ?? os
+  return `${PACKAGE}-${platform}-${arch}${abi ? `-${abi}` : ''}`
+}
+
+/**
+ * Loads the native binary now, so a missing one stops `next build` / `next start` with the
+ * package to install instead of failing the first request that reaches the cache.
+ */
+function checkBinary() {
+  try {
+    require('../index.js')
+  } catch (err) {
+    const pkg = platformPackage()
+    const { version, napi } = require('../package.json')
+    const known = napi.targets.map(targetPackage).includes(pkg)
+    const fix = known
+      ? `Install it: npm install ${pkg}@${version} (a lockfile made on another OS or libc, e.g. on macOS and installed in Alpine, leaves it out; so does npm install --no-optional)`
+      : `There is no prebuilt binary for this platform; build one (npm run build in a clone) and point NAPI_RS_NATIVE_LIBRARY_PATH at it`
+    const error = codedError('ERR_NEXT_NATIVE_BINARY', `${PACKAGE}: the native binary for ${process.platform}-${process.arch} did not load (${pkg}). ${fix}.`)
+    error.cause = err
+    throw error
+  }
+}
+
 /** `list` plus what it lacks of `add`, keeping the user's order. */
 const merged = (list, add) => [...(list ?? []), ...add.filter((x) => !(list ?? []).includes(x))]
 
@@ -157,6 +194,7 @@ function wrapConfig(config, o, next) {
 function withNextNative(nextConfig = {}, options = {}) {
   const o = resolveOptions(options)
   const next = installedNext(o.dir)
+  checkBinary()
   if (typeof nextConfig === 'function') {
     return async function nextNativeConfig(...args) {
       return wrapConfig(await nextConfig(...args), o, next)
