@@ -8,7 +8,7 @@
 // It never throws into Next: a failed `get` is a miss and a failed `set` is logged once.
 
 const { sharedStore, cacheStats, closeShared, warnOnce, refused, checkTags, checkDurations } = require('./cache-store')
-const { invalidArgType, validateInteger, validateObject, validateString } = require('./errors')
+const { invalidArgType, invalidArgValue, validateBoolean, validateInteger, validateObject, validateString } = require('./errors')
 const { diskConfig, seedReader } = require('./cache-disk')
 
 // Incremental entries and `'use cache'` entries share one store (one budget) in separate
@@ -65,33 +65,16 @@ function budget(options, ctx) {
 }
 
 function validate(options) {
-  if (options === null || typeof options !== 'object') {
-    throw Object.assign(new TypeError('cache-handler options must be an object'), { code: 'ERR_INVALID_ARG_TYPE' })
+  validateObject(options, 'options')
+  const { maxMemory, hotMemory, maximumDiskCacheSize, diskCacheDir, compression } = options
+  // Bytes: maxMemory > 0; hotMemory and maximumDiskCacheSize may be 0 (that tier off).
+  if (maxMemory !== undefined) validateInteger(maxMemory, 'options.maxMemory', 1)
+  if (hotMemory !== undefined) validateInteger(hotMemory, 'options.hotMemory')
+  if (maximumDiskCacheSize !== undefined) validateInteger(maximumDiskCacheSize, 'options.maximumDiskCacheSize')
+  if (diskCacheDir !== undefined && validateString(diskCacheDir, 'options.diskCacheDir') === '') {
+    throw invalidArgValue('options.diskCacheDir', 'must not be empty', diskCacheDir)
   }
-  const { maxMemory } = options
-  if (maxMemory !== undefined && !(Number.isSafeInteger(maxMemory) && maxMemory > 0)) {
-    throw Object.assign(new RangeError(`maxMemory must be a positive whole number of bytes. Received ${maxMemory}`), {
-      code: 'ERR_INVALID_ARG_VALUE',
-    })
-  }
-  const { hotMemory } = options
-  if (hotMemory !== undefined && !(Number.isSafeInteger(hotMemory) && hotMemory >= 0)) {
-    throw Object.assign(new RangeError(`hotMemory must be a whole number of bytes (0 turns the hot tier off). Received ${hotMemory}`), {
-      code: 'ERR_INVALID_ARG_VALUE',
-    })
-  }
-  const { maximumDiskCacheSize } = options
-  if (maximumDiskCacheSize !== undefined && !(Number.isSafeInteger(maximumDiskCacheSize) && maximumDiskCacheSize >= 0)) {
-    throw Object.assign(new RangeError(`maximumDiskCacheSize must be a whole number of bytes (0 turns the disk tier off). Received ${maximumDiskCacheSize}`), {
-      code: 'ERR_INVALID_ARG_VALUE',
-    })
-  }
-  if (options.diskCacheDir !== undefined && (typeof options.diskCacheDir !== 'string' || options.diskCacheDir === '')) {
-    throw Object.assign(new TypeError(`diskCacheDir must be a non-empty string. Received ${typeof options.diskCacheDir}`), { code: 'ERR_INVALID_ARG_TYPE' })
-  }
-  if (options.compression !== undefined && typeof options.compression !== 'boolean') {
-    throw Object.assign(new TypeError('compression must be a boolean'), { code: 'ERR_INVALID_ARG_TYPE' })
-  }
+  if (compression !== undefined) validateBoolean(compression, 'options.compression')
   // Shape only (the tier, and its client, load on first use); `false` turns REDIS_URL off.
   if (options.redis !== undefined && options.redis !== false) require('./cache-redis').resolveConfig(options.redis, {})
   return options

@@ -29,6 +29,7 @@
 
 const { EventEmitter } = require('node:events')
 const { randomBytes } = require('node:crypto')
+const { codedError } = require('./errors')
 
 const DEFAULT_PREFIX = 'next-native:'
 const DEFAULT_TIMEOUT_MS = 150
@@ -121,7 +122,7 @@ function resolveConfig(redis, env = process.env) {
     redis = { url: env.REDIS_URL }
   }
   const fail = (msg) => {
-    throw Object.assign(new TypeError(`redis: ${msg}`), { code: 'ERR_INVALID_ARG_VALUE' })
+    throw codedError('ERR_INVALID_ARG_VALUE', `redis: ${msg}`, TypeError)
   }
   if (typeof redis !== 'object') fail('must be false or an object { url | client | cluster, keyPrefix?, timeout?, maxTtl? }')
   const { url, client, cluster } = redis
