@@ -438,4 +438,7 @@ class RedisTier extends EventEmitter {
   }
 }
 
-module.exports = { RedisTier, resolveConfig, DEFAULT_PREFIX, DEFAULT_TIMEOUT_MS }
+// The Lua scripts, for __test__/tag-merge.test.js (one merge table for the store, Redis and the hot tier).
+const SCRIPTS = { setIfNewer: SET_IF_NEWER, revalidate: REVALIDATE, pull: PULL }
+
+module.exports = { RedisTier, resolveConfig, DEFAULT_PREFIX, DEFAULT_TIMEOUT_MS, SCRIPTS }
