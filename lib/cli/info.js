@@ -15,7 +15,7 @@ async function run(argv) {
     process.stdout.write(`next-native info [--json]\n\n${summary}.\n`)
     return 0
   }
-  const binding = require('../..')
+  const binding = require('../../index.js')
   const info = { ...binding.nativeInfo(), path: loadedBinaryPath(), node: process.version }
   if (values.json) {
     process.stdout.write(`${JSON.stringify(info, null, 2)}\n`)
