@@ -31,7 +31,9 @@ const { codedError, invalidArgType, invalidArgValue, validateFunction, validateS
 const { JPEG, PNG, GIF, WEBP, AVIF, SVG, ICO, ICNS, TIFF, BMP, JXL, HEIC, getContentType, getExtension } = require('./image/image-type')
 const { detectContentType, isAnimated } = require('./image/sniff')
 const { DEFAULTS, resolveConfig } = require('./image/config')
-const { globToRegExp, hasLocalMatch, hasRemoteMatch } = require('./image/patterns')
+const { globToRegExp } = require('./image/patterns')
+const { negotiateMimeType } = require('./image/accept')
+const { queryFromSearch, validateParams } = require('./image/validate')
 
 // The addon is loaded on first use, so a config error is reported without it.
 let binding
@@ -40,166 +42,6 @@ function native() {
 }
 
 const CACHE_VERSION = 4
-
-// ---------------------------------------------------------------------------------------
-// Accept negotiation (`server/image-optimizer.js` `getSupportedMimeType`): @hapi/accept 6 `mediaType(accept, formats)`, then Next keeps
-// the answer only if the header names it literally, so wildcards never select webp/avif.
-
-class BadAcceptHeader extends Error {}
-
-const VALID_MEDIA = /^(?:\*\/\*)|(?:[\w!#$%&'*+\-.^`|~]+\/\*)|(?:[\w!#$%&'*+\-.^`|~]+\/[\w!#$%&'*+\-.^`|~]+)$/
-
-function hapiMediaTypes(header, preferences) {
-  const quoted = {}
-  header = header || '*/*'
-  if (header.includes('"')) {
-    let n = 0
-    header = header.replace(/="([^"]*)"/g, (_, value) => {
-      const key = `"${++n}`
-      quoted[key] = value
-      return `=${key}`
-    })
-  }
-  header = header.replace(/[ \t]/g, '')
-  const parts = header.split(',')
-  const selections = []
-  const map = {}
-  for (let pos = 0; pos < parts.length; ++pos) {
-    if (!parts[pos]) continue
-    const params = parts[pos].split(';')
-    const token = params.shift().toLowerCase()
-    if (!VALID_MEDIA.test(token)) continue
-    const entry = { token, params: {}, exts: {}, pos }
-    let target = 'params'
-    for (const param of params) {
-      const kv = param.split('=')
-      if (kv.length !== 2 || !kv[1]) throw new BadAcceptHeader('Invalid accept header')
-      let value = kv[1]
-      if (kv[0] === 'q' || kv[0] === 'Q') {
-        target = 'exts'
-        value = parseFloat(value)
-        if (!Number.isFinite(value) || value > 1 || (value < 0.001 && value !== 0)) value = 1
-        entry.q = value
-      } else {
-        if (value[0] === '"') value = `"${quoted[value]}"`
-        entry[target][kv[0]] = value
-      }
-    }
-    const keys = Object.keys(entry.params)
-    entry.original = [''].concat(keys.map((k) => `${k}=${entry.params[k]}`)).join(';')
-    entry.specificity = keys.length
-    if (entry.q === undefined) entry.q = 1
-    ;[entry.type, entry.subtype] = entry.token.split('/')
-    map[entry.token] = entry
-    if (entry.q) selections.push(entry)
-  }
-  const inner = (a, b, key) => (a[key] === '*' ? 1 : b[key] === '*' ? -1 : a[key] < b[key] ? -1 : 1)
-  selections.sort((a, b) => {
-    if (b.q !== a.q) return b.q - a.q
-    if (a.type !== b.type) return inner(a, b, 'type')
-    if (a.subtype !== b.subtype) return inner(a, b, 'subtype')
-    if (a.specificity !== b.specificity) return b.specificity - a.specificity
-    return a.pos - b.pos
-  })
-
-  const byType = Object.create(null)
-  const lowered = Object.create(null)
-  let any = false
-  for (const pref of preferences) {
-    const lower = pref.toLowerCase()
-    lowered[lower] = pref
-    const [type, subtype] = lower.split('/')
-    if (type === '*') {
-      any = true
-      continue
-    }
-    byType[type] = byType[type] || Object.create(null)
-    byType[type][subtype] = pref
-  }
-  const out = []
-  for (const sel of selections) {
-    const { type, subtype } = map[sel.token]
-    const subtypes = byType[type]
-    if (type === '*') {
-      for (const pref of Object.keys(lowered)) if (!map[pref]) out.push(lowered[pref])
-      if (any) out.push('*/*')
-      continue
-    }
-    if (any) {
-      out.push((lowered[sel.token] || sel.token) + sel.original)
-      continue
-    }
-    if (subtype !== '*') {
-      const pref = lowered[sel.token]
-      if (pref || (subtypes && subtypes['*'])) out.push((pref || sel.token) + sel.original)
-      continue
-    }
-    if (subtypes) for (const sub of Object.keys(subtypes)) if (!map[`${type}/${sub}`]) out.push(subtypes[sub])
-  }
-  return out
-}
-
-/** Next's `getSupportedMimeType`: throws BadAcceptHeader (→ 500) like @hapi/accept's Boom. */
-function negotiateMimeType(formats, accept = '') {
-  if (!Array.isArray(formats) || !formats.every((f) => typeof f === 'string')) throw invalidArgType('formats', 'an array of strings', formats)
-  validateString(accept, 'accept')
-  const mimeType = hapiMediaTypes(accept, formats)[0] || ''
-  return accept.includes(mimeType) ? mimeType : ''
-}
-
-// ---------------------------------------------------------------------------------------
-// Query validation (`server/image-optimizer.js` `ImageOptimizerCache.validateParams`): same
-// order, same messages.
-
-function validateParams(c, query, accept) {
-  const { url, w, q } = query
-  if (!url) return { errorMessage: '"url" parameter is required' }
-  if (Array.isArray(url)) return { errorMessage: '"url" parameter cannot be an array' }
-  if (url.length > 3072) return { errorMessage: '"url" parameter is too long' }
-  if (url.startsWith('//')) return { errorMessage: '"url" parameter cannot be a protocol-relative URL (//)' }
-  let href
-  let isAbsolute
-  if (url.startsWith('/')) {
-    href = url
-    isAbsolute = false
-    // Next's parseRelativeUrl; decodeURIComponent may throw a URIError, as in Next (→ 500).
-    if (/\/_next\/image($|\/)/.test(decodeURIComponent(new URL(`http://n${url}`).pathname))) {
-      return { errorMessage: '"url" parameter cannot be recursive' }
-    }
-    if (!hasLocalMatch(c, url)) return { errorMessage: '"url" parameter is not allowed' }
-  } else {
-    let parsed
-    try {
-      parsed = new URL(url)
-      href = parsed.toString()
-      isAbsolute = true
-    } catch {
-      return { errorMessage: '"url" parameter is invalid' }
-    }
-    if (!['http:', 'https:'].includes(parsed.protocol)) return { errorMessage: '"url" parameter is invalid' }
-    if (!hasRemoteMatch(c, parsed)) return { errorMessage: '"url" parameter is not allowed' }
-  }
-  if (!w) return { errorMessage: '"w" parameter (width) is required' }
-  if (Array.isArray(w)) return { errorMessage: '"w" parameter (width) cannot be an array' }
-  if (!/^[0-9]+$/.test(w)) return { errorMessage: '"w" parameter (width) must be an integer greater than 0' }
-  if (!q) return { errorMessage: '"q" parameter (quality) is required' }
-  if (Array.isArray(q)) return { errorMessage: '"q" parameter (quality) cannot be an array' }
-  if (!/^[0-9]+$/.test(q)) return { errorMessage: '"q" parameter (quality) must be an integer between 1 and 100' }
-  const width = parseInt(w, 10)
-  if (width <= 0 || isNaN(width)) return { errorMessage: '"w" parameter (width) must be an integer greater than 0' }
-  if (!c.deviceSizes.includes(width) && !c.imageSizes.includes(width)) {
-    return { errorMessage: `"w" parameter (width) of ${width} is not allowed` }
-  }
-  const quality = parseInt(q, 10)
-  if (isNaN(quality) || quality < 1 || quality > 100) {
-    return { errorMessage: '"q" parameter (quality) must be an integer between 1 and 100' }
-  }
-  // The raw string, so `q=0080` reports "of 0080" as Next does.
-  if (c.qualities && !c.qualities.includes(quality)) return { errorMessage: `"q" parameter (quality) of ${q} is not allowed` }
-  const mimeType = negotiateMimeType(c.formats, accept)
-  const isStatic = url.startsWith(`${c.basePath}/_next/static/media`) || url.startsWith(`${c.basePath}/_next/static/immutable/media`)
-  return { href, isAbsolute, isStatic, width, quality, mimeType }
-}
 
 // ---------------------------------------------------------------------------------------
 // Hashes, max-age, content types (extract-etag.js, get-max-age.js, serve-static.js).
@@ -851,18 +693,6 @@ function checkNodeArgs(req, res) {
   if (res === null || typeof res !== 'object' || typeof res.setHeader !== 'function' || typeof res.end !== 'function') {
     throw invalidArgType('res', 'an http.ServerResponse', res)
   }
-}
-
-// Next parses the query with URLSearchParams and turns repeated keys into arrays.
-function queryFromSearch(search) {
-  const query = {}
-  for (const [key, value] of new URLSearchParams(search)) {
-    const existing = query[key]
-    if (existing === undefined) query[key] = value
-    else if (Array.isArray(existing)) existing.push(value)
-    else query[key] = [existing, value]
-  }
-  return query
 }
 
 /** Wraps a Web handler for node:http (for handlers made elsewhere; ours already has `.node`). */
