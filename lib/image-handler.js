@@ -19,14 +19,8 @@
 //   `cache/images`, but a separate directory so Next's own LRU ledger never sees it).
 
 const crypto = require('node:crypto')
-const dns = require('node:dns')
 const fs = require('node:fs')
-const http = require('node:http')
-const https = require('node:https')
-const net = require('node:net')
 const path = require('node:path')
-const stream = require('node:stream')
-const zlib = require('node:zlib')
 const { codedError, invalidArgType, invalidArgValue, validateFunction, validateString } = require('./errors')
 const { JPEG, PNG, GIF, WEBP, AVIF, SVG, ICO, ICNS, TIFF, BMP, JXL, HEIC, getContentType, getExtension } = require('./image/image-type')
 const { detectContentType, isAnimated } = require('./image/sniff')
@@ -34,6 +28,11 @@ const { DEFAULTS, resolveConfig } = require('./image/config')
 const { globToRegExp } = require('./image/patterns')
 const { negotiateMimeType } = require('./image/accept')
 const { queryFromSearch, validateParams } = require('./image/validate')
+const { ImageError } = require('./image/image-error')
+const { getHash } = require('./image/etag')
+const { isPrivateIp } = require('./image/private-ip')
+const { createAgents, fetchExternalImage } = require('./image/fetch-external')
+const { fetchLocalImage } = require('./image/fetch-local')
 
 // The addon is loaded on first use, so a config error is reported without it.
 let binding
@@ -44,18 +43,7 @@ function native() {
 const CACHE_VERSION = 4
 
 // ---------------------------------------------------------------------------------------
-// Hashes, max-age, content types (extract-etag.js, get-max-age.js, serve-static.js).
-
-function getHash(items) {
-  const hash = crypto.createHash('sha256')
-  for (const item of items) hash.update(typeof item === 'number' ? String(item) : item)
-  return hash.digest('base64url')
-}
-
-/** An upstream ETag is base64url'd (it may be weak, `W/"…"`, and it goes in a file name). */
-function extractEtag(etag, buffer) {
-  return etag ? Buffer.from(etag).toString('base64url') : getHash([buffer])
-}
+// Max-age (get-max-age.js).
 
 /** `s-maxage`, else `max-age`, of a Cache-Control value; 0 when absent. */
 function getMaxAge(str) {
@@ -71,264 +59,6 @@ function getMaxAge(str) {
   if (age.startsWith('"') && age.endsWith('"')) age = age.slice(1, -1)
   const n = parseInt(age, 10)
   return isNaN(n) ? 0 : n
-}
-
-// ---------------------------------------------------------------------------------------
-// Errors that become a response: ImageError's status rule (< 400 → 500) and plain text.
-
-class ImageError extends Error {
-  constructor(statusCode, message) {
-    super(message)
-    this.statusCode = statusCode >= 400 ? statusCode : 500
-  }
-}
-
-const UPSTREAM_INVALID = '"url" parameter is valid but upstream response is invalid'
-const INTERNAL_INVALID = '"url" parameter is valid but internal response is invalid'
-
-// ---------------------------------------------------------------------------------------
-// Private addresses (is-private-ip.js): anything ipaddr.js does not call 'unicast'.
-
-const V4_SPECIAL = [
-  ['0.0.0.0', 8], ['255.255.255.255', 32], ['224.0.0.0', 4], ['169.254.0.0', 16], ['127.0.0.0', 8],
-  ['100.64.0.0', 10], ['10.0.0.0', 8], ['172.16.0.0', 12], ['192.168.0.0', 16], ['192.0.0.0', 24],
-  ['192.0.2.0', 24], ['192.88.99.0', 24], ['198.18.0.0', 15], ['198.51.100.0', 24], ['203.0.113.0', 24],
-  ['240.0.0.0', 4], ['192.175.48.0', 24], ['192.31.196.0', 24], ['192.52.193.0', 24],
-] // prettier-ignore
-const V6_SPECIAL = [
-  ['::', 128], ['fe80::', 10], ['ff00::', 8], ['::1', 128], ['fc00::', 7], ['::ffff:0:0', 96], ['100::', 64],
-  ['::ffff:0:0:0', 96], ['64:ff9b::', 96], ['2002::', 16], ['2001::', 32], ['2001:2::', 48], ['2001:3::', 32],
-  ['2001:4:112::', 48], ['2620:4f:8000::', 48], ['2001:10::', 28], ['2001:20::', 28], ['2001:30::', 28],
-  ['2001::', 23], ['2001:db8::', 32],
-] // prettier-ignore
-// Two lists: a BlockList checks IPv4 addresses against IPv6 rules too (as ::ffff:a.b.c.d),
-// and ::ffff:0:0/96 is itself special, which would make every IPv4 address private.
-const specialV4 = new net.BlockList()
-const specialV6 = new net.BlockList()
-for (const [addr, prefix] of V4_SPECIAL) specialV4.addSubnet(addr, prefix, 'ipv4')
-for (const [addr, prefix] of V6_SPECIAL) specialV6.addSubnet(addr, prefix, 'ipv6')
-
-function isPrivateIp(ip) {
-  validateString(ip, 'ip')
-  if (ip.startsWith('[') && ip.endsWith(']')) ip = ip.slice(1, -1)
-  ip = ip.replace(/%.*$/, '')
-  const family = net.isIP(ip)
-  if (family === 0) return false
-  if (family === 6) {
-    // An IPv4-mapped address is judged as the IPv4 address it carries.
-    const mapped = /^(?:0{0,4}:){0,5}:?ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip) || /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(ip)
-    if (mapped) {
-      const v4 = mapped.length === 2 ? mapped[1] : [parseInt(mapped[1], 16), parseInt(mapped[2], 16)].flatMap((n) => [n >> 8, n & 255]).join('.')
-      return specialV4.check(v4, 'ipv4')
-    }
-  }
-  return family === 4 ? specialV4.check(ip, 'ipv4') : specialV6.check(ip, 'ipv6')
-}
-
-// ---------------------------------------------------------------------------------------
-// Upstream fetch (`server/image-optimizer.js` `fetchExternalImage`): node:http(s) like Next 16.4.6, with DNS answers pinned for the
-// connection so a rebinding resolver cannot swap in a private address after the check.
-
-const FETCH_HEADERS = { accept: '*/*', 'accept-language': '*', 'sec-fetch-mode': 'cors', 'user-agent': 'node' }
-
-function lookupAsSocketWould(hostname) {
-  return dns.promises.lookup(hostname, { all: true, hints: process.platform === 'win32' ? 0 : dns.ADDRCONFIG })
-}
-
-function createPinnedLookup(hostname, addresses) {
-  return (lookupHostname, options, callback) => {
-    if (lookupHostname !== hostname) {
-      callback(new Error(`Image lookup hostname "${lookupHostname}" does not match request hostname "${hostname}"`), [])
-      return
-    }
-    const family = typeof options.family === 'number' ? options.family : 0
-    const matched = family ? addresses.filter((a) => a.family === family) : addresses
-    if (matched.length === 0) {
-      const err = new Error(`No IPv${family} address available for ${hostname}`)
-      err.code = 'ENODATA'
-      callback(err, [])
-    } else if (options.all) callback(null, matched)
-    else callback(null, matched[0].address, matched[0].family)
-  }
-}
-
-/** Keep-alive agents whose pool key includes the pinned addresses (Next's ImageHttpAgent). */
-function createAgents() {
-  const keyed = (Base) =>
-    class extends Base {
-      getName(options = {}) {
-        return `${super.getName(options)}:${options.imageLookupKey ?? ''}`
-      }
-    }
-  const options = { keepAlive: true, timeout: 7000 }
-  return { http: new (keyed(http.Agent))(options), https: new (keyed(https.Agent))(options) }
-}
-
-class DeflateDecoder extends stream.Transform {
-  _transform(chunk, encoding, callback) {
-    if (!this.decoder) {
-      if (chunk.length === 0) return callback()
-      const options = { flush: zlib.constants.Z_SYNC_FLUSH, finishFlush: zlib.constants.Z_SYNC_FLUSH }
-      // zlib-wrapped or raw deflate: servers send both under "deflate".
-      this.decoder = (chunk[0] & 0x0f) === 0x08 ? zlib.createInflate(options) : zlib.createInflateRaw(options)
-      this.decoder.on('data', (data) => this.push(data))
-      this.decoder.on('end', () => this.push(null))
-      this.decoder.on('error', (err) => this.destroy(err))
-    }
-    this.decoder.write(chunk, encoding, callback)
-  }
-  _final(callback) {
-    this.decoder?.end()
-    this.decoder = undefined
-    callback()
-  }
-}
-
-function decodeResponseBody(res) {
-  const contentEncoding = res.headers['content-encoding']
-  if (!contentEncoding) return res
-  const codings = contentEncoding.toLowerCase().split(',')
-  // undici's chain limit, so a header alone cannot make us allocate unbounded decoders.
-  if (codings.length > 5) throw new ImageError(400, UPSTREAM_INVALID)
-  const decoders = []
-  for (let i = codings.length - 1; i >= 0; i--) {
-    switch (codings[i].trim()) {
-      case 'x-gzip':
-      case 'gzip':
-        decoders.push(zlib.createGunzip({ flush: zlib.constants.Z_SYNC_FLUSH, finishFlush: zlib.constants.Z_SYNC_FLUSH }))
-        break
-      case 'deflate':
-        decoders.push(new DeflateDecoder())
-        break
-      case 'br':
-        decoders.push(
-          zlib.createBrotliDecompress({ flush: zlib.constants.BROTLI_OPERATION_FLUSH, finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH }),
-        )
-        break
-      default:
-        return res // an unknown coding: the body is used as sent
-    }
-  }
-  stream.pipeline([res, ...decoders], () => {})
-  return decoders[decoders.length - 1]
-}
-
-async function fetchExternalImage(c, agents, href, count) {
-  const url = new URL(href)
-  const hostname = url.hostname.replace(/^\[|\]$/g, '')
-  let lookup
-  let imageLookupKey
-  if (!c.dangerouslyAllowLocalIP) {
-    const literal = net.isIP(hostname)
-    const addresses = literal ? [{ address: hostname, family: literal }] : await lookupAsSocketWould(hostname)
-    if (!literal) lookup = createPinnedLookup(hostname, addresses)
-    imageLookupKey = addresses.map((a) => `${a.family}:${a.address}`).join(',')
-    const privateIps = addresses.map((a) => a.address).filter(isPrivateIp)
-    if (privateIps.length > 0) {
-      c.logger.error?.(
-        `upstream image ${href} hostname resolved to private IP ${JSON.stringify(privateIps)}. If this is expected and you understand SSRF risk, set dangerouslyAllowLocalIP: true.`,
-      )
-      throw new ImageError(400, '"url" parameter is not allowed')
-    }
-  }
-  const timedOut = () => new ImageError(504, '"url" parameter is valid but upstream response timed out')
-  // Owned here, not by the request: it must stay readable while the body streams, since an
-  // abort mid-body surfaces as a plain ECONNRESET.
-  const signal = AbortSignal.timeout(c.fetchTimeoutInSeconds * 1000)
-  const isHttps = url.protocol === 'https:'
-  let res
-  try {
-    res = await new Promise((resolve, reject) => {
-      const req = (isHttps ? https : http).request(
-        url,
-        {
-          agent: isHttps ? agents.https : agents.http,
-          headers: { ...FETCH_HEADERS, 'accept-encoding': isHttps ? 'br, gzip, deflate' : 'gzip, deflate' },
-          imageLookupKey,
-          lookup,
-          signal,
-        },
-        resolve,
-      )
-      req.on('error', reject)
-      req.end()
-    })
-  } catch (err) {
-    if (signal.aborted) throw timedOut()
-    throw err
-  }
-  const { statusCode } = res
-  const location = res.headers.location
-  if ([301, 302, 303, 307, 308].includes(statusCode) && location && URL.canParse(location, href)) {
-    // Not drained: maximumResponseBody only applies to the final response.
-    res.destroy()
-    if (count === 0) throw new ImageError(508, UPSTREAM_INVALID)
-    return fetchExternalImage(c, agents, new URL(location, href).href, count - 1)
-  }
-  if (statusCode < 200 || statusCode > 299) {
-    res.destroy()
-    throw new ImageError(statusCode, UPSTREAM_INVALID)
-  }
-  const chunks = []
-  let total = 0
-  try {
-    for await (const chunk of decodeResponseBody(res)) {
-      total += chunk.byteLength
-      if (total > c.maximumResponseBody) throw new ImageError(413, UPSTREAM_INVALID)
-      chunks.push(chunk)
-    }
-  } catch (err) {
-    res.destroy()
-    if (signal.aborted) throw timedOut()
-    throw err
-  }
-  if (total === 0) throw new ImageError(400, UPSTREAM_INVALID)
-  const buffer = Buffer.concat(chunks)
-  return { buffer, contentType: res.headers['content-type'], cacheControl: res.headers['cache-control'], etag: extractEtag(res.headers.etag, buffer) }
-}
-
-/**
- * A local URL, read where `next start` would serve it from: `/_next/static/*` from
- * `distDir/static`, everything else from `publicDir`; with the headers `send` gives them
- * (weak size-mtime ETag; Cache-Control `public, max-age=0`, immutable for build assets).
- */
-async function fetchLocalImage(c, href) {
-  let { pathname } = new URL(`http://n${href}`)
-  if (c.basePath && pathname.startsWith(`${c.basePath}/`)) pathname = pathname.slice(c.basePath.length)
-  let segments
-  try {
-    segments = pathname.split('/').slice(1).map(decodeURIComponent)
-  } catch {
-    throw new ImageError(400, INTERNAL_INVALID) // Next's router answers a bad escape with 400
-  }
-  const isBuildAsset = segments[0] === '_next' && segments[1] === 'static'
-  const root = isBuildAsset ? path.join(c.distDir, 'static') : c.publicDir
-  const rel = isBuildAsset ? segments.slice(2) : segments
-  // `%2F` inside a segment is not a separator; NUL is never a file.
-  if (rel.length === 0 || rel.some((s) => s === '' || s.includes('/') || s.includes('\\') || s.includes('\0'))) {
-    throw new ImageError(404, INTERNAL_INVALID)
-  }
-  // `send` refuses dotfiles; inside Next 16.4.6 that surfaces as a 500 (observed with next start).
-  if (rel[rel.length - 1].startsWith('.')) throw new ImageError(500, INTERNAL_INVALID)
-  const file = path.join(root, ...rel)
-  if (!file.startsWith(root + path.sep)) throw new ImageError(404, INTERNAL_INVALID)
-  let stat
-  try {
-    stat = await fs.promises.stat(file)
-  } catch {
-    throw new ImageError(404, INTERNAL_INVALID)
-  }
-  if (!stat.isFile()) throw new ImageError(404, INTERNAL_INVALID)
-  if (stat.size > c.maximumResponseBody) throw new ImageError(413, INTERNAL_INVALID)
-  const buffer = await fs.promises.readFile(file)
-  if (buffer.length === 0) throw new ImageError(400, INTERNAL_INVALID)
-  const etag = `W/"${stat.size.toString(16)}-${stat.mtime.getTime().toString(16)}"`
-  return {
-    buffer,
-    contentType: getContentType(path.extname(file).slice(1).toLowerCase()),
-    cacheControl: isBuildAsset ? 'public, max-age=31536000, immutable' : 'public, max-age=0',
-    etag: extractEtag(etag, buffer),
-  }
 }
 
 // ---------------------------------------------------------------------------------------
