@@ -21,8 +21,8 @@
 const crypto = require('node:crypto')
 const fs = require('node:fs')
 const path = require('node:path')
-const { codedError, invalidArgType, invalidArgValue, validateFunction, validateString } = require('./errors')
-const { JPEG, PNG, GIF, WEBP, AVIF, SVG, ICO, ICNS, TIFF, BMP, JXL, HEIC, getContentType, getExtension } = require('./image/image-type')
+const { invalidArgType, invalidArgValue, validateFunction, validateString } = require('./errors')
+const { getContentType, getExtension } = require('./image/image-type')
 const { detectContentType, isAnimated } = require('./image/sniff')
 const { DEFAULTS, resolveConfig } = require('./image/config')
 const { globToRegExp } = require('./image/patterns')
@@ -33,117 +33,10 @@ const { getHash } = require('./image/etag')
 const { isPrivateIp } = require('./image/private-ip')
 const { createAgents, fetchExternalImage } = require('./image/fetch-external')
 const { fetchLocalImage } = require('./image/fetch-local')
-
-// The addon is loaded on first use, so a config error is reported without it.
-let binding
-function native() {
-  return (binding ??= require('../index.js'))
-}
+const { Queue } = require('./image/queue')
+const { transform } = require('./image/transform')
 
 const CACHE_VERSION = 4
-
-// ---------------------------------------------------------------------------------------
-// Max-age (get-max-age.js).
-
-/** `s-maxage`, else `max-age`, of a Cache-Control value; 0 when absent. */
-function getMaxAge(str) {
-  if (!str) return 0
-  const map = new Map()
-  for (const directive of str.split(',')) {
-    let [key, value] = directive.trim().split('=', 2)
-    key = key.toLowerCase()
-    if (value) value = value.toLowerCase()
-    map.set(key, value)
-  }
-  let age = map.get('s-maxage') || map.get('max-age') || ''
-  if (age.startsWith('"') && age.endsWith('"')) age = age.slice(1, -1)
-  const n = parseInt(age, 10)
-  return isNaN(n) ? 0 : n
-}
-
-// ---------------------------------------------------------------------------------------
-// The transform (transform.js `imageOptimizerTransform`).
-
-const ANIMATABLE_TYPES = [WEBP, PNG, GIF]
-const BYPASS_TYPES = [SVG, ICO, ICNS, BMP, JXL, HEIC]
-// What the native encoder writes for each content type Next would ask sharp for.
-const NATIVE_FORMAT = { [AVIF]: 'avif', [WEBP]: 'webp', [JPEG]: 'jpeg', [PNG]: 'png', [GIF]: 'gif', [TIFF]: 'tiff' }
-
-/** Runs at most `size` jobs at once; the rest wait in arrival order. */
-class Queue {
-  constructor(size) {
-    this.size = size
-    this.running = 0
-    this.waiting = []
-  }
-  async run(job) {
-    if (this.running >= this.size) await new Promise((resolve) => this.waiting.push(resolve))
-    this.running++
-    try {
-      return await job()
-    } finally {
-      this.running--
-      this.waiting.shift()?.()
-    }
-  }
-}
-
-async function transform(c, queue, upstream, params, previous) {
-  const { href, quality, width, mimeType } = params
-  const { buffer, etag: upstreamEtag } = upstream
-  const maxAge = Math.max(c.minimumCacheTTL, getMaxAge(upstream.cacheControl))
-  const upstreamType = detectContentType(buffer)
-  if (!upstreamType || !upstreamType.startsWith('image/') || upstreamType.includes(',')) {
-    c.logger.error?.(`The requested resource isn't a valid image for ${href} received ${upstreamType}`)
-    throw new ImageError(400, "The requested resource isn't a valid image.")
-  }
-  if (upstreamType.startsWith('image/svg') && !c.dangerouslyAllowSVG) {
-    throw new ImageError(400, '"url" parameter is valid but image type is not allowed')
-  }
-  if ((ANIMATABLE_TYPES.includes(upstreamType) && isAnimated(buffer)) || BYPASS_TYPES.includes(upstreamType)) {
-    return { buffer, contentType: upstreamType, maxAge, etag: upstreamEtag, upstreamEtag }
-  }
-  const contentType = mimeType || (upstreamType === WEBP || upstreamType === AVIF ? JPEG : upstreamType)
-  // Revalidation found the upstream unchanged: keep the previous encode (get-previously-cached-image-or-null.js).
-  if (previous && previous.upstreamEtag === upstreamEtag && previous.etag !== previous.upstreamEtag) {
-    return { buffer: previous.buffer, contentType, maxAge: previous.maxAge || maxAge, etag: previous.etag, upstreamEtag }
-  }
-  try {
-    const format = NATIVE_FORMAT[contentType.split(';')[0]]
-    if (!format) throw codedError('ERR_IMAGE_UNSUPPORTED_FORMAT', `no encoder for ${contentType}`)
-    const out = await optimizeInQueue(c, queue, buffer, { width, quality, format, maxInputPixels: c.imgOptMaxInputPixels })
-    return { buffer: out.data, contentType: out.contentType, maxAge, etag: getHash([out.data]), upstreamEtag }
-  } catch (error) {
-    // Next serves the original bytes whenever sharp fails (truncated, too many pixels,
-    // timeout, a blocked loader), with the short TTL so a fixed upstream is picked up.
-    c.logger.warn?.(`next-native image: serving ${href} unoptimized: ${error.message}`)
-    return { buffer, contentType: upstreamType, maxAge: c.minimumCacheTTL, etag: upstreamEtag, upstreamEtag, error }
-  }
-}
-
-/**
- * sharp's `.timeout({ seconds })`: the caller gets an error after the timeout (and then the
- * original bytes), but the queue slot stays taken until the native encode really ends, so
- * timed-out work still counts against the concurrency bound.
- */
-function optimizeInQueue(c, queue, buffer, options) {
-  return new Promise((resolve, reject) => {
-    queue.run(async () => {
-      const controller = new AbortController()
-      const timer = setTimeout(() => {
-        controller.abort() // drops the task if the libuv pool has not started it yet
-        reject(codedError('ERR_IMAGE_TIMEOUT', `image processing took longer than ${c.imgOptTimeoutInSeconds}s`))
-      }, c.imgOptTimeoutInSeconds * 1000)
-      try {
-        resolve(await native().optimizeImage(buffer, options, controller.signal))
-      } catch (err) {
-        reject(err)
-      } finally {
-        clearTimeout(timer)
-      }
-    })
-  })
-}
 
 // ---------------------------------------------------------------------------------------
 // Disk cache (`server/image-optimizer.js` `ImageOptimizerCache`): Next's layout, `<cacheDir>/<key>/<maxAge>.<expireAt>.<etag>.<upstreamEtag>.<ext>`,
