@@ -18,9 +18,8 @@
 // - The disk cache lives in `<distDir>/cache/next-native-images` (same layout as Next's
 //   `cache/images`, but a separate directory so Next's own LRU ledger never sees it).
 
-const path = require('node:path')
-const { invalidArgType, invalidArgValue, validateFunction, validateString } = require('./errors')
-const { getContentType, getExtension } = require('./image/image-type')
+const { invalidArgType, validateFunction, validateString } = require('./errors')
+const { getExtension } = require('./image/image-type')
 const { detectContentType, isAnimated } = require('./image/sniff')
 const { DEFAULTS, resolveConfig } = require('./image/config')
 const { globToRegExp } = require('./image/patterns')
@@ -33,53 +32,7 @@ const { fetchLocalImage } = require('./image/fetch-local')
 const { Queue } = require('./image/queue')
 const { transform } = require('./image/transform')
 const { DiskCache, getCacheKey } = require('./image/disk-cache')
-
-// ---------------------------------------------------------------------------------------
-// Responses (`server/image-optimizer.js` `sendResponse`, `server/image-optimizer/get-max-age.js`).
-
-/** `fresh` 0.5: If-None-Match (with W/ either side) wins, no-cache defeats it. */
-function isFresh(headers, etag) {
-  const modifiedSince = headers('if-modified-since')
-  const noneMatch = headers('if-none-match')
-  if (!modifiedSince && !noneMatch) return false
-  const cacheControl = headers('cache-control')
-  if (cacheControl && /(?:^|,)\s*?no-cache\s*?(?:,|$)/.test(cacheControl)) return false
-  if (noneMatch && noneMatch !== '*') {
-    if (!etag) return false
-    const tokens = noneMatch.split(',').map((t) => t.trim())
-    if (!tokens.some((t) => t === etag || t === `W/${etag}` || `W/${t}` === etag)) return false
-  }
-  // An If-Modified-Since with no Last-Modified (we never send one) is never fresh.
-  if (modifiedSince) return false
-  return true
-}
-
-/** content-disposition 0.5 for a file name: quoted ISO-8859-1 form, plus filename* when needed. */
-function contentDisposition(filename, type) {
-  validateString(filename, 'filename')
-  if (type !== 'inline' && type !== 'attachment') throw invalidArgValue('type', 'must be "inline" or "attachment"', type)
-  const name = path.posix.basename(filename)
-  const latin1 = name.replace(/[^\x20-\x7e\xa0-\xff]/g, '?')
-  let header = type
-  const needsExtended = latin1 !== name || /%[0-9A-Fa-f]{2}/.test(name)
-  const params = {}
-  if (needsExtended) {
-    params['filename*'] = `UTF-8''${encodeURIComponent(name).replace(/['()*]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`)}`
-  }
-  params.filename = `"${latin1.replace(/([\\"])/g, '\\$1')}"`
-  for (const key of Object.keys(params).sort()) header += `; ${key}=${params[key]}`
-  return header
-}
-
-function getFileNameWithExtension(url, contentType) {
-  const [withoutQuery] = url.split('?', 1)
-  const fileNameWithExtension = withoutQuery.split('/').pop()
-  if (!contentType || !fileNameWithExtension) return 'image.bin'
-  const [fileName] = fileNameWithExtension.split('.', 1)
-  return `${fileName}.${getExtension(contentType)}`
-}
-
-const textResponse = (status, message) => ({ status, headers: [], body: Buffer.from(message) })
+const { contentDisposition, internalServerError, sendResponse, textResponse } = require('./image/response')
 
 // ---------------------------------------------------------------------------------------
 
@@ -139,7 +92,7 @@ function createImageHandler(config) {
     } catch (err) {
       // A malformed Accept (hapi's Boom) or a bad escape in url: Next's 500 page.
       c.logger.error?.(err)
-      return textResponse(500, 'Internal Server Error')
+      return internalServerError()
     }
     if (params.errorMessage) return textResponse(400, params.errorMessage)
     const key = getCacheKey(params)
@@ -154,23 +107,9 @@ function createImageHandler(config) {
     } catch (err) {
       if (err instanceof ImageError) return textResponse(err.statusCode, err.message)
       c.logger.error?.(err)
-      return textResponse(500, 'Internal Server Error')
+      return internalServerError()
     }
-    const headers = [
-      ['Vary', 'Accept'],
-      ['Cache-Control', params.isStatic ? 'public, max-age=315360000, immutable' : `public, max-age=${entry.maxAge || 0}, must-revalidate`],
-      ['ETag', entry.etag],
-    ]
-    if (isFresh(header, entry.etag)) return { status: 304, headers, body: null }
-    const contentType = getContentType(entry.extension)
-    if (contentType) headers.push(['Content-Type', contentType])
-    headers.push(
-      ['Content-Disposition', contentDisposition(getFileNameWithExtension(params.href, contentType), c.contentDispositionType)],
-      ['Content-Security-Policy', c.contentSecurityPolicy],
-      ['X-Nextjs-Cache', entry.xCache],
-      ['Content-Length', String(entry.buffer.length)],
-    )
-    return { status: 200, headers, body: method === 'HEAD' ? null : entry.buffer }
+    return sendResponse(c, method, header, params, entry)
   }
 
   async function handler(request) {
@@ -194,7 +133,7 @@ function createImageHandler(config) {
       })
     } catch (err) {
       c.logger.error?.(err)
-      result = textResponse(500, 'Internal Server Error')
+      result = internalServerError()
     }
     res.statusCode = result.status
     for (const [name, value] of result.headers) res.setHeader(name, value)
