@@ -6,7 +6,24 @@
 // service). The control flow mirrors next/dist/server/image-optimizer.js and
 // next-server.js `handleNextImageRequest` step by step, because clients and CDNs depend on
 // its exact statuses, messages, headers and cache keys; only the pixel work goes to the
-// native `optimizeImage`. Source files cited below are next@16.4.6's `dist/` unless noted.
+// native `optimizeImage`. Source files cited here and in lib/image/ are next@16.4.6's
+// `dist/` unless noted.
+//
+// This file is the entry point and the pipeline (next-server.js `handleNextImageRequest`
+// with image-optimizer.js's `ImageOptimizerCache` flow: identical requests computed once,
+// stale entries served while revalidating in the background); each stage lives in
+// lib/image/, in request order:
+//   config.js, patterns.js   next.config `images`: defaults, checks, normalised patterns
+//   validate.js, accept.js   the query (`validateParams`) and the output format (Accept)
+//   disk-cache.js            cache key, on-disk entries, LRU bound
+//   fetch-external.js        remote sources (pinned DNS, private-IP refusal: private-ip.js)
+//   fetch-local.js           local sources, read from publicDir / distDir/static
+//   transform.js, queue.js   sniffing (sniff.js), bypass rules, the native encode, its bound
+//   response.js              headers, ETag / 304, Content-Disposition, plain-text errors
+//   transport.js             the Web `(Request) => Response` and node:http `(req, res)` faces
+// and the shared image-type.js, etag.js, image-error.js. handle() refuses a non-string
+// method or search and a non-function header (ERR_INVALID_ARG_TYPE); the rest is refused
+// where the module that owns it says.
 //
 // Deliberate differences (each also in the README):
 // - JPEG 2000 and JPEG-in-TIFF *input* cannot be decoded, so like any failed decode they
@@ -18,7 +35,7 @@
 // - The disk cache lives in `<distDir>/cache/next-native-images` (same layout as Next's
 //   `cache/images`, but a separate directory so Next's own LRU ledger never sees it).
 
-const { invalidArgType, validateFunction, validateString } = require('./errors')
+const { validateFunction, validateString } = require('./errors')
 const { getExtension } = require('./image/image-type')
 const { detectContentType, isAnimated } = require('./image/sniff')
 const { DEFAULTS, resolveConfig } = require('./image/config')
@@ -33,8 +50,7 @@ const { Queue } = require('./image/queue')
 const { transform } = require('./image/transform')
 const { DiskCache, getCacheKey } = require('./image/disk-cache')
 const { contentDisposition, internalServerError, sendResponse, textResponse } = require('./image/response')
-
-// ---------------------------------------------------------------------------------------
+const { createNodeHandler, createWebHandler, toNodeHandler } = require('./image/transport')
 
 /**
  * @param {object} [config] next.config `images` plus `publicDir`, `distDir` (see image-handler.d.ts)
@@ -112,33 +128,9 @@ function createImageHandler(config) {
     return sendResponse(c, method, header, params, entry)
   }
 
-  async function handler(request) {
-    if (request === null || typeof request !== 'object' || typeof request.url !== 'string' || typeof request.headers?.get !== 'function') {
-      throw invalidArgType('request', 'a Request', request)
-    }
-    const url = new URL(request.url)
-    const result = await handle(request.method, url.search, (name) => request.headers.get(name))
-    return new Response(result.body, { status: result.status, headers: result.headers })
-  }
-
+  const handler = createWebHandler(handle)
   handler.handle = handle
-  handler.node = async function nodeHandler(req, res) {
-    checkNodeArgs(req, res)
-    let result
-    try {
-      const { search } = new URL(req.url, 'http://n')
-      result = await handle(req.method, search, (name) => {
-        const value = req.headers[name]
-        return Array.isArray(value) ? value.join(', ') : value
-      })
-    } catch (err) {
-      c.logger.error?.(err)
-      result = internalServerError()
-    }
-    res.statusCode = result.status
-    for (const [name, value] of result.headers) res.setHeader(name, value)
-    res.end(result.body ?? undefined)
-  }
+  handler.node = createNodeHandler(c, handle)
   /** Waits for background revalidations and closes pooled upstream connections. */
   handler.close = async function close() {
     await Promise.allSettled([...revalidating.values(), ...pending.values(), cache.ready])
@@ -147,34 +139,6 @@ function createImageHandler(config) {
   }
   handler.config = c
   return handler
-}
-
-/** node:http's `(req, res)`, as far as the handlers use them. */
-function checkNodeArgs(req, res) {
-  if (req === null || typeof req !== 'object' || typeof req.url !== 'string' || req.headers === null || typeof req.headers !== 'object') {
-    throw invalidArgType('req', 'an http.IncomingMessage', req)
-  }
-  if (res === null || typeof res !== 'object' || typeof res.setHeader !== 'function' || typeof res.end !== 'function') {
-    throw invalidArgType('res', 'an http.ServerResponse', res)
-  }
-}
-
-/** Wraps a Web handler for node:http (for handlers made elsewhere; ours already has `.node`). */
-function toNodeHandler(handler) {
-  validateFunction(handler, 'handler')
-  if (typeof handler.node === 'function') return handler.node
-  return async (req, res) => {
-    checkNodeArgs(req, res)
-    const host = req.headers.host || 'localhost'
-    const headers = new Headers()
-    for (const [name, value] of Object.entries(req.headers)) {
-      if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value)
-    }
-    const response = await handler(new Request(`http://${host}${req.url}`, { method: req.method, headers }))
-    res.statusCode = response.status
-    response.headers.forEach((value, name) => res.setHeader(name, value))
-    res.end(Buffer.from(await response.arrayBuffer()))
-  }
 }
 
 module.exports = {
