@@ -4,7 +4,7 @@
 // `getSupportedMimeType`: @hapi/accept 6 `mediaType(accept, formats)`, then Next keeps the
 // answer only if the header names it literally, so wildcards never select webp/avif.
 // Refuses a malformed parameter (`;x`, `;x=`) by throwing BadAcceptHeader as hapi's Boom
-// does (the handler answers 500), and non-string arguments (ERR_INVALID_ARG_TYPE).
+// does (the handler answers 500), and arguments of the wrong type (ERR_INVALID_ARG_TYPE).
 
 const { invalidArgType, validateString } = require('../errors')
 

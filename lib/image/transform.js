@@ -1,11 +1,12 @@
 'use strict'
 
-// The transform (transform.js `imageOptimizerTransform`): from the upstream's bytes to the
-// bytes served, with the max-age they are cached for (get-max-age.js). Only the pixel work
-// differs: it goes to the native `optimizeImage` instead of sharp. Refuses, as an
-// ImageError (400), bytes that sniff as no image (whatever their Content-Type) and SVG
-// unless dangerouslyAllowSVG; animated and bypass types are served as they came, and a
-// failed encode (truncated, too many pixels, timeout) serves the original bytes.
+// The transform (`server/image-optimizer/transform.js` `imageOptimizerTransform`): from the
+// upstream's bytes to the bytes served, with the max-age they are cached for
+// (`server/image-optimizer/get-max-age.js`). Only the pixel work differs: it goes to the
+// native `optimizeImage` instead of sharp. Refuses, as an ImageError (400), bytes that sniff
+// as no image (whatever their Content-Type) and SVG unless dangerouslyAllowSVG; animated and
+// bypass types are served as they came, and a failed encode (truncated, too many pixels,
+// timeout, no encoder for the type) serves the original bytes.
 
 const { codedError } = require('../errors')
 const { getHash } = require('./etag')

@@ -3,9 +3,9 @@
 // Query validation: is `?url=…&w=…&q=…` a request Next would optimize. Mirrors
 // `server/image-optimizer.js` `ImageOptimizerCache.validateParams` (same order, same
 // messages), after next-server.js's query parsing. Refuses, as a 400 `errorMessage`, a
-// missing/repeated/too long/protocol-relative/recursive/unmatched url, a width not in
-// deviceSizes or imageSizes, a quality not in qualities; a bad escape in a local url or a
-// malformed Accept throws (the handler answers 500, as Next does).
+// missing, repeated or malformed url, w or q; a url that is too long, protocol-relative,
+// recursive or matches no pattern; a width not in deviceSizes/imageSizes, a quality not in
+// qualities. A bad escape in a local url or a malformed Accept throws (→ 500, as in Next).
 
 const { negotiateMimeType } = require('./accept')
 const { hasLocalMatch, hasRemoteMatch } = require('./patterns')
