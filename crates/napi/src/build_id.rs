@@ -8,7 +8,7 @@ use napi::Env;
 use napi_derive::napi;
 use next_native_build_id as core;
 
-use crate::error::{run_sync, CodedError, CoreError, ErrorCode};
+use crate::error::{run_sync, CodedError, CoreError};
 use crate::task::{AbortableJob, Work};
 
 impl CoreError for core::BuildIdError {
@@ -104,15 +104,15 @@ pub fn hash_tree(
 
 /// `hashTree` on the calling thread.
 #[napi]
-pub fn hash_tree_sync(options: HashTreeOptions) -> Result<TreeHash, napi::Error<ErrorCode>> {
-  run_sync(|| hash_tree_impl(&options.into()))
+pub fn hash_tree_sync(env: Env, options: HashTreeOptions) -> napi::Result<TreeHash> {
+  run_sync(&env, || hash_tree_impl(&options.into()))
 }
 
 /// Lists what changed from manifest `before` to manifest `after` (both JSON), as a JSON
 /// array of changes. Each manifest's digest is verified first.
 #[napi]
-pub fn explain_manifests(before: String, after: String) -> Result<String, napi::Error<ErrorCode>> {
-  run_sync(|| {
+pub fn explain_manifests(env: Env, before: String, after: String) -> napi::Result<String> {
+  run_sync(&env, || {
     let parse = |json: &str| -> Result<core::Manifest, CodedError> {
       let manifest = core::Manifest::from_json(json)?;
       manifest.verify()?;

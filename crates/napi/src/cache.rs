@@ -5,14 +5,17 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
-use napi::bindgen_prelude::{AsyncTask, Buffer, BufferSlice};
+use napi::bindgen_prelude::{AsyncTask, Buffer, BufferSlice, Unknown};
 use napi::Env;
 use napi_derive::napi;
 use next_native_cache as core;
 
-use crate::error::{run_sync, CodedError, ErrorCode};
+use crate::args::{self, Name};
+use crate::error::{run_sync, CodedError};
 use crate::task::{Job, Work};
 
+// Declares the argument's type in index.d.ts; `store_config` reads it, checked (crate::args).
+#[allow(dead_code)]
 #[napi(object)]
 pub struct CacheStoreOptions {
   /// The byte budget: keys + values (compressed size when compressed) + tags + 320 B per entry.
@@ -56,6 +59,8 @@ pub struct CacheStats {
   pub tags: f64,
 }
 
+// Declares the argument's type in index.d.ts; `set_options` reads it, checked (crate::args).
+#[allow(dead_code)]
 #[napi(object)]
 pub struct CacheSetOptions {
   /// The entry's own tags.
@@ -116,13 +121,48 @@ fn set_outcome(outcome: core::SetOutcome) -> SetOutcome {
   }
 }
 
-fn entry_meta(options: CacheSetOptions) -> Result<(core::EntryMeta, u64), CodedError> {
-  let meta = core::EntryMeta {
-    tags: options.tags,
-    last_modified_ms: ms(options.last_modified, "lastModified")?,
-    expire_at_ms: options.expire_at.map(|v| ms(v, "expireAt")).transpose()?,
+/// `CacheStoreOptions` as the store's config.
+fn store_config(options: Unknown<'_>) -> Result<core::CacheConfig, CodedError> {
+  let o = args::object(options, &"options")?;
+  let max_bytes = o.read(c"maxBytes", args::byte_count)?;
+  let compression = o.read_opt(c"compression", args::boolean)?;
+  let min_bytes = o.read_opt(c"compressionMinBytes", args::byte_count)?;
+  let mut config = core::CacheConfig::new(max_bytes);
+  if compression == Some(false) {
+    config.compression = core::Compression::None;
+  } else if let Some(min) = min_bytes {
+    config.compression = core::Compression::Lz4 {
+      min_bytes: usize::try_from(min).unwrap_or(usize::MAX),
+    };
+  }
+  Ok(config)
+}
+
+/// The metadata fields `CacheSetOptions` and `DiskPutOptions` share.
+fn entry_meta(o: &args::Obj<'_, '_>) -> Result<core::EntryMeta, CodedError> {
+  Ok(core::EntryMeta {
+    tags: o.read(c"tags", args::string_array)?,
+    last_modified_ms: o.read(c"lastModified", args::ms)?,
+    expire_at_ms: o.read_opt(c"expireAt", args::ms)?,
+  })
+}
+
+/// `CacheSetOptions`: the entry's metadata and the caller's clock.
+fn set_options(options: Unknown<'_>) -> Result<(core::EntryMeta, u64), CodedError> {
+  let o = args::object(options, &"options")?;
+  let meta = entry_meta(&o)?;
+  Ok((meta, o.read(c"now", args::ms)?))
+}
+
+/// A `TagStateJs` (an element of `states`).
+fn tag_state(value: Unknown<'_>, name: Name<'_>) -> Result<(String, core::TagState), CodedError> {
+  let o = args::object(value, name)?;
+  let tag = o.read(c"tag", args::string)?;
+  let state = core::TagState {
+    stale_at_ms: o.read_opt(c"staleAt", args::ms)?,
+    expired_at_ms: o.read_opt(c"expiredAt", args::ms)?,
   };
-  Ok((meta, ms(options.now, "now")?))
+  Ok((tag, state))
 }
 
 /// `setAsync`: the value is copied on the JS thread; compression and insertion run here.
@@ -152,17 +192,6 @@ impl Work for StoreSet {
   }
 }
 
-fn ms(v: f64, what: &str) -> Result<u64, CodedError> {
-  if v.is_finite() && v >= 0.0 {
-    Ok(v as u64)
-  } else {
-    Err(CodedError::new(
-      "ERR_INVALID_ARG_VALUE",
-      format!("{what} must be a non-negative finite number of milliseconds, received {v}"),
-    ))
-  }
-}
-
 #[napi(string_enum = "lowercase")]
 pub enum Freshness {
   Fresh,
@@ -185,17 +214,12 @@ fn tag_refs(tags: &[String]) -> Vec<&str> {
 #[napi]
 impl NativeCacheStore {
   #[napi(constructor)]
-  pub fn new(options: CacheStoreOptions) -> Result<Self, napi::Error<ErrorCode>> {
-    run_sync(|| {
-      let max_bytes = ms(options.max_bytes, "maxBytes")?;
-      let mut config = core::CacheConfig::new(max_bytes);
-      if options.compression == Some(false) {
-        config.compression = core::Compression::None;
-      } else if let Some(min) = options.compression_min_bytes {
-        config.compression = core::Compression::Lz4 {
-          min_bytes: min as usize,
-        };
-      }
+  pub fn new(
+    env: Env,
+    #[napi(ts_arg_type = "CacheStoreOptions")] options: Unknown<'_>,
+  ) -> napi::Result<Self> {
+    run_sync(&env, || {
+      let config = store_config(options)?;
       Ok(NativeCacheStore {
         inner: Arc::new(SharedStore {
           store: core::Store::new(config),
@@ -215,15 +239,18 @@ impl NativeCacheStore {
   pub fn get(
     &self,
     env: Env,
-    key: String,
-    extra_tags: Vec<String>,
-    now: f64,
-  ) -> Result<Option<CacheHit>, napi::Error<ErrorCode>> {
-    run_sync(|| {
+    #[napi(ts_arg_type = "string")] key: Unknown<'_>,
+    #[napi(ts_arg_type = "Array<string>")] extra_tags: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] now: Unknown<'_>,
+  ) -> napi::Result<Option<CacheHit>> {
+    run_sync(&env, || {
+      let key = args::string(key, &"key")?;
+      let extra_tags = args::string_array(extra_tags, &"extraTags")?;
+      let now = args::ms(now, &"now")?;
       let Some(hit) = self
         .inner
         .store
-        .get(key.as_bytes(), &tag_refs(&extra_tags), ms(now, "now")?)
+        .get(key.as_bytes(), &tag_refs(&extra_tags), now)
       else {
         return Ok(None);
       };
@@ -246,23 +273,26 @@ impl NativeCacheStore {
   #[napi]
   pub fn judge(
     &self,
-    tags: Vec<String>,
-    last_modified: f64,
-    expire_at: Option<f64>,
-    extra_tags: Vec<String>,
-    now: f64,
-  ) -> Result<Option<Freshness>, napi::Error<ErrorCode>> {
-    run_sync(|| {
+    env: Env,
+    #[napi(ts_arg_type = "Array<string>")] tags: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] last_modified: Unknown<'_>,
+    #[napi(ts_arg_type = "number | undefined | null")] expire_at: Unknown<'_>,
+    #[napi(ts_arg_type = "Array<string>")] extra_tags: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] now: Unknown<'_>,
+  ) -> napi::Result<Option<Freshness>> {
+    run_sync(&env, || {
       let meta = core::EntryMeta {
-        tags,
-        last_modified_ms: ms(last_modified, "lastModified")?,
-        expire_at_ms: expire_at.map(|v| ms(v, "expireAt")).transpose()?,
+        tags: args::string_array(tags, &"tags")?,
+        last_modified_ms: args::ms(last_modified, &"lastModified")?,
+        expire_at_ms: args::optional(expire_at, &"expireAt", args::ms)?,
       };
+      let extra_tags = args::string_array(extra_tags, &"extraTags")?;
+      let now = args::ms(now, &"now")?;
       Ok(
         self
           .inner
           .store
-          .judge(&meta, &tag_refs(&extra_tags), ms(now, "now")?)
+          .judge(&meta, &tag_refs(&extra_tags), now)
           .map(|f| match f {
             core::Freshness::Fresh => Freshness::Fresh,
             core::Freshness::Stale => Freshness::Stale,
@@ -277,15 +307,18 @@ impl NativeCacheStore {
   pub fn set(
     &self,
     env: Env,
-    key: String,
-    value: &[u8],
-    options: CacheSetOptions,
-  ) -> Result<SetOutcome, napi::Error<ErrorCode>> {
-    let outcome = run_sync(|| {
-      let (meta, now) = entry_meta(options)?;
+    #[napi(ts_arg_type = "string")] key: Unknown<'_>,
+    #[napi(ts_arg_type = "Uint8Array")] value: Unknown<'_>,
+    #[napi(ts_arg_type = "CacheSetOptions")] options: Unknown<'_>,
+  ) -> napi::Result<SetOutcome> {
+    let outcome = run_sync(&env, || {
+      let key = args::string(key, &"key")?;
+      // Copied before the options are read: a getter could detach it.
+      let value = args::bytes(value, &"value")?.to_vec();
+      let (meta, now) = set_options(options)?;
       Ok(set_outcome(self.inner.store.set(
         key.as_bytes(),
-        value.to_vec(),
+        value,
         meta,
         now,
       )))
@@ -299,16 +332,20 @@ impl NativeCacheStore {
   #[napi(ts_return_type = "Promise<SetOutcome>")]
   pub fn set_async(
     &self,
-    key: String,
-    value: &[u8],
-    options: CacheSetOptions,
-  ) -> Result<AsyncTask<Job<StoreSet>>, napi::Error<ErrorCode>> {
-    run_sync(|| {
-      let (meta, now) = entry_meta(options)?;
+    env: Env,
+    #[napi(ts_arg_type = "string")] key: Unknown<'_>,
+    #[napi(ts_arg_type = "Uint8Array")] value: Unknown<'_>,
+    #[napi(ts_arg_type = "CacheSetOptions")] options: Unknown<'_>,
+  ) -> napi::Result<AsyncTask<Job<StoreSet>>> {
+    run_sync(&env, || {
+      let key = args::string(key, &"key")?;
+      // Copied before the options are read: a getter could detach it.
+      let value = args::bytes(value, &"value")?.to_vec();
+      let (meta, now) = set_options(options)?;
       Ok(AsyncTask::new(Job(StoreSet {
         inner: self.inner.clone(),
         key,
-        value: value.to_vec(),
+        value,
         meta: Some(meta),
         now,
       })))
@@ -316,15 +353,22 @@ impl NativeCacheStore {
   }
 
   #[napi]
-  pub fn delete(&self, env: Env, key: String) -> Result<bool, napi::Error<ErrorCode>> {
-    let removed = run_sync(|| Ok(self.inner.store.delete(key.as_bytes())));
+  pub fn delete(
+    &self,
+    env: Env,
+    #[napi(ts_arg_type = "string")] key: Unknown<'_>,
+  ) -> napi::Result<bool> {
+    let removed = run_sync(&env, || {
+      let key = args::string(key, &"key")?;
+      Ok(self.inner.store.delete(key.as_bytes()))
+    });
     self.report(&env);
     removed
   }
 
   #[napi]
-  pub fn clear(&self, env: Env) -> Result<(), napi::Error<ErrorCode>> {
-    let cleared = run_sync(|| {
+  pub fn clear(&self, env: Env) -> napi::Result<()> {
+    let cleared = run_sync(&env, || {
       self.inner.store.clear();
       Ok(())
     });
@@ -337,41 +381,47 @@ impl NativeCacheStore {
   #[napi]
   pub fn revalidate_tags(
     &self,
-    tags: Vec<String>,
-    now: f64,
-    expire_seconds: Option<f64>,
-  ) -> Result<(), napi::Error<ErrorCode>> {
-    run_sync(|| {
+    env: Env,
+    #[napi(ts_arg_type = "Array<string>")] tags: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] now: Unknown<'_>,
+    #[napi(ts_arg_type = "number | undefined | null")] expire_seconds: Option<Unknown<'_>>,
+  ) -> napi::Result<()> {
+    run_sync(&env, || {
+      let tags = args::string_array(tags, &"tags")?;
+      let now = args::ms(now, &"now")?;
       let expire = expire_seconds
-        .map(|s| {
-          if s.is_finite() && s >= 0.0 {
-            Ok(s as u64)
-          } else {
-            Err(CodedError::new(
-              "ERR_INVALID_ARG_VALUE",
-              format!("durations.expire must be a non-negative number of seconds, received {s}"),
-            ))
-          }
-        })
+        .map(|s| args::seconds(s, &"expireSeconds"))
         .transpose()?;
       self
         .inner
         .store
-        .revalidate_tags(&tag_refs(&tags), ms(now, "now")?, expire);
+        .revalidate_tags(&tag_refs(&tags), now, expire);
       Ok(())
     })
   }
 
   /// `'use cache'` `getExpiration(tags)`: the latest expiry among the tags, 0 if none.
   #[napi]
-  pub fn expiration(&self, tags: Vec<String>) -> Result<f64, napi::Error<ErrorCode>> {
-    run_sync(|| Ok(self.inner.store.expiration(&tag_refs(&tags)) as f64))
+  pub fn expiration(
+    &self,
+    env: Env,
+    #[napi(ts_arg_type = "Array<string>")] tags: Unknown<'_>,
+  ) -> napi::Result<f64> {
+    run_sync(&env, || {
+      let tags = args::string_array(tags, &"tags")?;
+      Ok(self.inner.store.expiration(&tag_refs(&tags)) as f64)
+    })
   }
 
   /// The tags' revalidation state, for syncing between instances.
   #[napi]
-  pub fn tag_states(&self, tags: Vec<String>) -> Result<Vec<TagStateJs>, napi::Error<ErrorCode>> {
-    run_sync(|| {
+  pub fn tag_states(
+    &self,
+    env: Env,
+    #[napi(ts_arg_type = "Array<string>")] tags: Unknown<'_>,
+  ) -> napi::Result<Vec<TagStateJs>> {
+    run_sync(&env, || {
+      let tags = args::string_array(tags, &"tags")?;
       let states = self.inner.store.tag_states(&tag_refs(&tags));
       Ok(
         states
@@ -388,34 +438,23 @@ impl NativeCacheStore {
   #[napi]
   pub fn apply_tag_states(
     &self,
-    states: Vec<TagStateJs>,
-    now: f64,
-  ) -> Result<(), napi::Error<ErrorCode>> {
-    run_sync(|| {
-      let opt = |v: Option<f64>, what: &str| v.map(|v| ms(v, what)).transpose();
-      let converted = states
-        .iter()
-        .map(|s| {
-          Ok((
-            s.tag.as_str(),
-            core::TagState {
-              stale_at_ms: opt(s.stale_at, "staleAt")?,
-              expired_at_ms: opt(s.expired_at, "expiredAt")?,
-            },
-          ))
-        })
-        .collect::<Result<Vec<_>, CodedError>>()?;
-      self
-        .inner
-        .store
-        .apply_tag_states(&converted, ms(now, "now")?);
+    env: Env,
+    #[napi(ts_arg_type = "Array<TagStateJs>")] states: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] now: Unknown<'_>,
+  ) -> napi::Result<()> {
+    run_sync(&env, || {
+      let states = args::array(states, &"states", tag_state)?;
+      let now = args::ms(now, &"now")?;
+      let refs: Vec<(&str, core::TagState)> =
+        states.iter().map(|(t, s)| (t.as_str(), *s)).collect();
+      self.inner.store.apply_tag_states(&refs, now);
       Ok(())
     })
   }
 
   #[napi]
-  pub fn stats(&self) -> Result<CacheStats, napi::Error<ErrorCode>> {
-    run_sync(|| Ok(self.stats_now()))
+  pub fn stats(&self, env: Env) -> napi::Result<CacheStats> {
+    run_sync(&env, || Ok(self.stats_now()))
   }
 
   fn stats_now(&self) -> CacheStats {
@@ -438,6 +477,8 @@ impl NativeCacheStore {
 
 // ---- the disk tier -----------------------------------------------------------------------
 
+// Declares the argument's type in index.d.ts; `open_disk_tier` reads it, checked (crate::args).
+#[allow(dead_code)]
 #[napi(object)]
 pub struct DiskTierOptions {
   /// The directory entries live in (created when writable).
@@ -448,6 +489,8 @@ pub struct DiskTierOptions {
   pub writable: bool,
 }
 
+// Declares the argument's type in index.d.ts; `NativeDiskTier::put` reads it, checked (crate::args).
+#[allow(dead_code)]
 #[napi(object)]
 pub struct DiskPutOptions {
   pub tags: Vec<String>,
@@ -512,15 +555,17 @@ impl Work for OpenDisk {
 /// Opens a disk tier off the JS thread: creates the root, indexes the files in it.
 #[napi(ts_return_type = "Promise<NativeDiskTier>")]
 pub fn open_disk_tier(
-  options: DiskTierOptions,
-) -> Result<AsyncTask<Job<OpenDisk>>, napi::Error<ErrorCode>> {
-  run_sync(|| {
-    let max_bytes = ms(options.max_bytes, "maxBytes")?;
-    Ok(AsyncTask::new(Job(OpenDisk(Some(core::DiskConfig {
-      root: PathBuf::from(options.root),
-      max_bytes,
-      writable: options.writable,
-    })))))
+  env: Env,
+  #[napi(ts_arg_type = "DiskTierOptions")] options: Unknown<'_>,
+) -> napi::Result<AsyncTask<Job<OpenDisk>>> {
+  run_sync(&env, || {
+    let o = args::object(options, &"options")?;
+    let config = core::DiskConfig {
+      root: PathBuf::from(o.read(c"root", args::string)?),
+      max_bytes: o.read(c"maxBytes", args::byte_count)?,
+      writable: o.read(c"writable", args::boolean)?,
+    };
+    Ok(AsyncTask::new(Job(OpenDisk(Some(config)))))
   })
 }
 
@@ -644,22 +689,6 @@ fn tag_state_js(tag: String, s: core::TagState) -> TagStateJs {
   }
 }
 
-fn tag_states_core(states: &[TagStateJs]) -> Result<Vec<(String, core::TagState)>, CodedError> {
-  let opt = |v: Option<f64>, what: &str| v.map(|v| ms(v, what)).transpose();
-  states
-    .iter()
-    .map(|s| {
-      Ok((
-        s.tag.clone(),
-        core::TagState {
-          stale_at_ms: opt(s.stale_at, "staleAt")?,
-          expired_at_ms: opt(s.expired_at, "expiredAt")?,
-        },
-      ))
-    })
-    .collect()
-}
-
 #[napi]
 impl NativeDiskTier {
   /// The entry under `key`, or `null` (absent, expired at `now`, or unreadable: then removed
@@ -667,14 +696,15 @@ impl NativeDiskTier {
   #[napi(ts_return_type = "Promise<DiskHit | null>")]
   pub fn get(
     &self,
-    key: String,
-    now: f64,
-  ) -> Result<AsyncTask<Job<DiskGet>>, napi::Error<ErrorCode>> {
-    run_sync(|| {
+    env: Env,
+    #[napi(ts_arg_type = "string")] key: Unknown<'_>,
+    #[napi(ts_arg_type = "number")] now: Unknown<'_>,
+  ) -> napi::Result<AsyncTask<Job<DiskGet>>> {
+    run_sync(&env, || {
       Ok(AsyncTask::new(Job(DiskGet {
         tier: self.tier.clone(),
-        key,
-        now: ms(now, "now")?,
+        key: args::string(key, &"key")?,
+        now: args::ms(now, &"now")?,
       })))
     })
   }
@@ -684,43 +714,50 @@ impl NativeDiskTier {
   #[napi(ts_return_type = "Promise<DiskPutOutcome>")]
   pub fn put(
     &self,
-    key: String,
-    value: &[u8],
-    options: DiskPutOptions,
-  ) -> Result<AsyncTask<Job<DiskPut>>, napi::Error<ErrorCode>> {
-    run_sync(|| {
-      let meta = core::EntryMeta {
-        tags: options.tags,
-        last_modified_ms: ms(options.last_modified, "lastModified")?,
-        expire_at_ms: options.expire_at.map(|v| ms(v, "expireAt")).transpose()?,
-      };
+    env: Env,
+    #[napi(ts_arg_type = "string")] key: Unknown<'_>,
+    #[napi(ts_arg_type = "Uint8Array")] value: Unknown<'_>,
+    #[napi(ts_arg_type = "DiskPutOptions")] options: Unknown<'_>,
+  ) -> napi::Result<AsyncTask<Job<DiskPut>>> {
+    run_sync(&env, || {
+      let key = args::string(key, &"key")?;
+      // Copied before the options are read: a getter could detach it.
+      let value = args::bytes(value, &"value")?.to_vec();
+      let meta = entry_meta(&args::object(options, &"options")?)?;
       Ok(AsyncTask::new(Job(DiskPut {
         tier: self.tier.clone(),
         key,
-        value: value.to_vec(),
+        value,
         meta,
       })))
     })
   }
 
   #[napi(ts_return_type = "Promise<boolean>")]
-  pub fn delete(&self, key: String) -> AsyncTask<Job<DiskDelete>> {
-    AsyncTask::new(Job(DiskDelete {
-      tier: self.tier.clone(),
-      key,
-    }))
+  pub fn delete(
+    &self,
+    env: Env,
+    #[napi(ts_arg_type = "string")] key: Unknown<'_>,
+  ) -> napi::Result<AsyncTask<Job<DiskDelete>>> {
+    run_sync(&env, || {
+      Ok(AsyncTask::new(Job(DiskDelete {
+        tier: self.tier.clone(),
+        key: args::string(key, &"key")?,
+      })))
+    })
   }
 
   /// Appends the tags' states (after a revalidation) to the tag log.
   #[napi(ts_return_type = "Promise<void>")]
   pub fn record_tags(
     &self,
-    states: Vec<TagStateJs>,
-  ) -> Result<AsyncTask<Job<DiskRecordTags>>, napi::Error<ErrorCode>> {
-    run_sync(|| {
+    env: Env,
+    #[napi(ts_arg_type = "Array<TagStateJs>")] states: Unknown<'_>,
+  ) -> napi::Result<AsyncTask<Job<DiskRecordTags>>> {
+    run_sync(&env, || {
       Ok(AsyncTask::new(Job(DiskRecordTags {
         tier: self.tier.clone(),
-        states: tag_states_core(&states)?,
+        states: args::array(states, &"states", tag_state)?,
       })))
     })
   }
@@ -729,19 +766,20 @@ impl NativeDiskTier {
   #[napi(ts_return_type = "Promise<TagStateJs[]>")]
   pub fn load_tags(
     &self,
-    now: f64,
-  ) -> Result<AsyncTask<Job<DiskLoadTags>>, napi::Error<ErrorCode>> {
-    run_sync(|| {
+    env: Env,
+    #[napi(ts_arg_type = "number")] now: Unknown<'_>,
+  ) -> napi::Result<AsyncTask<Job<DiskLoadTags>>> {
+    run_sync(&env, || {
       Ok(AsyncTask::new(Job(DiskLoadTags {
         tier: self.tier.clone(),
-        now: ms(now, "now")?,
+        now: args::ms(now, &"now")?,
       })))
     })
   }
 
   #[napi]
-  pub fn stats(&self) -> Result<DiskStats, napi::Error<ErrorCode>> {
-    run_sync(|| {
+  pub fn stats(&self, env: Env) -> napi::Result<DiskStats> {
+    run_sync(&env, || {
       let s = self.tier.stats();
       Ok(DiskStats {
         hits: s.hits as f64,

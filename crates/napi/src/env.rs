@@ -4,10 +4,11 @@
 use std::cell::Cell;
 
 use napi::bindgen_prelude::{JsObjectValue, Object};
+use napi::Env;
 use napi_derive::napi;
 use next_native_env as core;
 
-use crate::error::{run_sync, CodedError, ErrorCode};
+use crate::error::{run_sync, CodedError};
 
 #[napi(object, object_from_js = false)]
 pub struct EnvFileOutcome {
@@ -34,10 +35,11 @@ fn own_string(env: &Object<'_>, name: &str) -> napi::Result<Option<String>> {
 /// 14–16.4 would against `env` (the live `process.env`).
 #[napi(skip_typescript)]
 pub fn env_load_files(
+  js_env: Env,
   contents: Vec<String>,
   env: Object<'_>,
-) -> Result<Vec<EnvFileOutcome>, napi::Error<ErrorCode>> {
-  run_sync(|| {
+) -> napi::Result<Vec<EnvFileOutcome>> {
+  run_sync(&js_env, || {
     let failed = Cell::new(None);
     let env = |name: &str| match own_string(&env, name) {
       Ok(value) => value,
@@ -136,10 +138,11 @@ pub struct EnvExplanation {
 /// `process.env` (`env` is the environment before loading).
 #[napi(skip_typescript)]
 pub fn env_explain(
+  js_env: Env,
   files: Vec<EnvFileInput>,
   env: Object<'_>,
-) -> Result<EnvExplanation, napi::Error<ErrorCode>> {
-  run_sync(|| {
+) -> napi::Result<EnvExplanation> {
+  run_sync(&js_env, || {
     let env = |name: &str| own_string(&env, name).ok().flatten();
     let inputs: Vec<core::EnvFile<'_>> = files
       .iter()

@@ -7,7 +7,7 @@ use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use napi::bindgen_prelude::{JsObjectValue, Object, Unknown};
-use napi::{Env, JsError, JsValue};
+use napi::{sys, Env, JsError, JsTypeError, JsValue, Status};
 
 /// A Rust panic was caught at the boundary. Always a bug in this package.
 pub const NATIVE_PANIC: &str = "ERR_NATIVE_PANIC";
@@ -23,10 +23,19 @@ impl AsRef<str> for ErrorCode {
   }
 }
 
+/// The constructor of the JS error: Node throws its argument errors (`ERR_INVALID_ARG_*`) as
+/// `TypeError`s, everything else as plain `Error`s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorClass {
+  Error,
+  TypeError,
+}
+
 #[derive(Debug)]
 pub struct CodedError {
   pub code: ErrorCode,
   pub message: String,
+  pub class: ErrorClass,
 }
 
 /// A core crate's error: its stable code (prefixed `ERR_`) and its message.
@@ -45,13 +54,35 @@ impl CodedError {
     Self {
       code: ErrorCode(code.into()),
       message: message.into(),
+      class: ErrorClass::Error,
+    }
+  }
+
+  /// A [`CodedError`] thrown as a `TypeError` (argument errors, as Node throws them).
+  pub fn type_error(code: impl Into<String>, message: impl Into<String>) -> Self {
+    Self {
+      class: ErrorClass::TypeError,
+      ..Self::new(code, message)
     }
   }
 
   /// Builds the JS `Error` on the JS thread and hands it to napi as a retained value, so a
-  /// rejected promise carries our `code` rather than napi's generic `Status`.
+  /// thrown error or a rejected promise carries our `code` rather than napi's generic `Status`.
+  ///
+  /// If JS already threw while we read an argument (a getter, a proxy trap), that exception
+  /// stays the one thrown: it is what the caller's own code raised.
   pub fn into_napi(self, env: &Env) -> napi::Error {
-    let js = JsError::from(napi::Error::new(self.code, self.message)).into_unknown(*env);
+    let mut pending = false;
+    // SAFETY: `env` is the live env of the current call.
+    let status = unsafe { sys::napi_is_exception_pending(env.raw(), &mut pending) };
+    if status != sys::Status::napi_ok || pending {
+      return napi::Error::new(Status::PendingException, self.message);
+    }
+    let error = napi::Error::new(self.code, self.message);
+    let js = match self.class {
+      ErrorClass::Error => JsError::from(error).into_unknown(*env),
+      ErrorClass::TypeError => JsTypeError::from(error).into_unknown(*env),
+    };
     napi::Error::from(js)
   }
 
@@ -80,12 +111,6 @@ impl fmt::Display for CodedError {
   }
 }
 
-impl From<CodedError> for napi::Error<ErrorCode> {
-  fn from(e: CodedError) -> Self {
-    napi::Error::new(e.code, e.message)
-  }
-}
-
 /// Runs `f`, turning a panic into `ERR_NATIVE_PANIC`. Unwinding out of an `extern "C"`
 /// napi callback aborts Node (exit 134), so every entry point goes through here.
 pub fn guard<T>(f: impl FnOnce() -> Result<T, CodedError>) -> Result<T, CodedError> {
@@ -101,9 +126,10 @@ pub fn guard<T>(f: impl FnOnce() -> Result<T, CodedError>) -> Result<T, CodedErr
   }
 }
 
-/// The sync half of the boundary: run guarded, convert to a thrown JS error with our code.
-pub fn run_sync<T>(f: impl FnOnce() -> Result<T, CodedError>) -> Result<T, napi::Error<ErrorCode>> {
-  guard(f).map_err(Into::into)
+/// The sync half of the boundary: run guarded, convert to a thrown JS error with our code
+/// (and class: argument errors are `TypeError`s).
+pub fn run_sync<T>(env: &Env, f: impl FnOnce() -> Result<T, CodedError>) -> napi::Result<T> {
+  guard(f).map_err(|e| e.into_napi(env))
 }
 
 fn panic_message(payload: &(dyn Any + Send)) -> String {

@@ -5,7 +5,7 @@ use napi::Env;
 use napi_derive::napi;
 use next_native_image as core;
 
-use crate::error::{run_sync, CodedError, CoreError, ErrorCode};
+use crate::error::{run_sync, CodedError, CoreError};
 use crate::task::{AbortableJob, Work};
 
 impl CoreError for core::ImageError {
@@ -192,16 +192,17 @@ pub fn optimize_image(
 /// `optimizeImage` on the calling thread (blocks it for the whole encode).
 #[napi]
 pub fn optimize_image_sync(
+  env: Env,
   input: &[u8],
   options: OptimizeImageOptions,
-) -> Result<OptimizedImage, napi::Error<ErrorCode>> {
-  run_sync(|| optimize_impl(input, &options).map(to_js))
+) -> napi::Result<OptimizedImage> {
+  run_sync(&env, || optimize_impl(input, &options).map(to_js))
 }
 
 /// Format, displayed size, orientation, animation and alpha, read from the headers only.
 #[napi]
-pub fn image_metadata(input: &[u8]) -> Result<ImageMetadata, napi::Error<ErrorCode>> {
-  run_sync(|| {
+pub fn image_metadata(env: Env, input: &[u8]) -> napi::Result<ImageMetadata> {
+  run_sync(&env, || {
     let m = core::metadata(input)?;
     Ok(ImageMetadata {
       format: m.format.name().to_ascii_lowercase(),
@@ -249,6 +250,6 @@ pub fn blur_placeholder(
 
 /// `blurPlaceholder` on the calling thread.
 #[napi]
-pub fn blur_placeholder_sync(input: &[u8]) -> Result<String, napi::Error<ErrorCode>> {
-  run_sync(|| Ok(core::blur_placeholder(input)?))
+pub fn blur_placeholder_sync(env: Env, input: &[u8]) -> napi::Result<String> {
+  run_sync(&env, || Ok(core::blur_placeholder(input)?))
 }

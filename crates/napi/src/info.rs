@@ -4,7 +4,7 @@ use napi::bindgen_prelude::AsyncTask;
 use napi::Env;
 use napi_derive::napi;
 
-use crate::error::{run_sync, CodedError, ErrorCode};
+use crate::error::{run_sync, CodedError};
 use crate::task::{Job, Work};
 
 #[napi(object)]
@@ -30,8 +30,8 @@ pub fn native_info() -> NativeInfo {
 /// Panics inside a native call on purpose, to prove the boundary turns it into an `Error`
 /// with `code: 'ERR_NATIVE_PANIC'`. Not part of the public API.
 #[napi(js_name = "__panicForTestsSync", skip_typescript)]
-pub fn panic_for_tests_sync(message: String) -> Result<(), napi::Error<ErrorCode>> {
-  run_sync(|| -> Result<(), CodedError> { panic!("{message}") })
+pub fn panic_for_tests_sync(env: Env, message: String) -> napi::Result<()> {
+  run_sync(&env, || -> Result<(), CodedError> { panic!("{message}") })
 }
 
 pub struct PanicWork(String);

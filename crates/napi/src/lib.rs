@@ -6,7 +6,11 @@
 //! - it goes through [`error::run_sync`] or [`task::Job`], so a Rust panic becomes a JS
 //!   `Error` with `code: 'ERR_NATIVE_PANIC'` instead of aborting Node;
 //! - CPU-heavy calls come as an async function (libuv pool) plus a `...Sync` twin;
-//! - async inputs are copied before dispatch, never read from JS memory off-thread.
+//! - async inputs are copied before dispatch, never read from JS memory off-thread;
+//! - arguments napi-rs would convert without naming them or checking numbers are taken as
+//!   `Unknown` and converted by [`args`], so a bad one is an `ERR_INVALID_ARG_TYPE` /
+//!   `ERR_INVALID_ARG_VALUE` `TypeError` that names it (`#[napi(ts_arg_type)]` keeps the
+//!   declared types in `index.d.ts`).
 //!
 //! Native dependency: mimalloc (the `mimalloc` crate, MIT, Microsoft's allocator built with cc;
 //! node-rs, rolldown and oxc ship it the same way) is the addon's global allocator. With glibc malloc, memory freed
@@ -21,6 +25,7 @@
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod args;
 mod build_id;
 mod cache;
 mod env;
