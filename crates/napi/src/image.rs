@@ -5,6 +5,7 @@ use napi::Env;
 use napi_derive::napi;
 use next_native_image as core;
 
+use crate::args;
 use crate::error::{run_sync, CodedError, CoreError};
 use crate::task::{AbortableJob, Work};
 
@@ -51,6 +52,26 @@ pub struct ImageMetadata {
   pub orientation: u32,
   pub animated: bool,
   pub has_alpha: bool,
+}
+
+/// `OptimizeImageOptions` from JS, each field checked against its declared type (`width` a
+/// whole number of pixels a `u32` holds, `quality` and `maxInputPixels` whole numbers).
+fn image_options(options: Unknown<'_>) -> Result<OptimizeImageOptions, CodedError> {
+  let o = args::object(options, &"options")?;
+  let width = o.read(c"width", |v, n| args::integer(v, n, 1, u32::MAX.into()))?;
+  let quality = o.read_opt(c"quality", |v, n| args::integer(v, n, 1, 100))?;
+  Ok(OptimizeImageOptions {
+    width: width as u32,
+    quality: quality.map(|q| q as u32),
+    format: o.read_opt(c"format", args::string)?,
+    accept: o.read_opt(c"accept", args::string)?,
+    formats: o.read_opt(c"formats", args::string_array)?,
+    max_input_pixels: o
+      .read_opt(c"maxInputPixels", |v, n| {
+        args::integer(v, n, 1, args::MAX_SAFE_INTEGER)
+      })?
+      .map(|p| p as f64),
+  })
 }
 
 fn invalid(message: String) -> CodedError {
@@ -172,14 +193,18 @@ const ABORTED: &str = "ERR_IMAGE_ABORTED";
 #[napi(ts_return_type = "Promise<OptimizedImage>")]
 pub fn optimize_image(
   env: Env,
-  input: &[u8],
-  options: OptimizeImageOptions,
+  #[napi(ts_arg_type = "Uint8Array")] input: Unknown<'_>,
+  #[napi(ts_arg_type = "OptimizeImageOptions")] options: Unknown<'_>,
   #[napi(ts_arg_type = "AbortSignal | undefined | null")] signal: Option<Unknown<'_>>,
 ) -> napi::Result<AsyncTask<AbortableJob<OptimizeWork>>> {
-  let work = OptimizeWork {
-    input: input.to_vec(),
-    options,
-  };
+  let work = run_sync(&env, || {
+    // Copied before the options are read: a getter could detach it.
+    let input = args::bytes(input, &"input")?.to_vec();
+    Ok(OptimizeWork {
+      input,
+      options: image_options(options)?,
+    })
+  })?;
   AbortableJob::task(
     &env,
     work,
@@ -193,17 +218,26 @@ pub fn optimize_image(
 #[napi]
 pub fn optimize_image_sync(
   env: Env,
-  input: &[u8],
-  options: OptimizeImageOptions,
+  #[napi(ts_arg_type = "Uint8Array")] input: Unknown<'_>,
+  #[napi(ts_arg_type = "OptimizeImageOptions")] options: Unknown<'_>,
 ) -> napi::Result<OptimizedImage> {
-  run_sync(&env, || optimize_impl(input, &options).map(to_js))
+  run_sync(&env, || {
+    args::bytes(input, &"input")?;
+    let options = image_options(options)?;
+    // Borrowed again now that no more JS runs until the call returns (a getter in the
+    // options could have detached it).
+    optimize_impl(args::bytes(input, &"input")?, &options).map(to_js)
+  })
 }
 
 /// Format, displayed size, orientation, animation and alpha, read from the headers only.
 #[napi]
-pub fn image_metadata(env: Env, input: &[u8]) -> napi::Result<ImageMetadata> {
+pub fn image_metadata(
+  env: Env,
+  #[napi(ts_arg_type = "Uint8Array")] input: Unknown<'_>,
+) -> napi::Result<ImageMetadata> {
   run_sync(&env, || {
-    let m = core::metadata(input)?;
+    let m = core::metadata(args::bytes(input, &"input")?)?;
     Ok(ImageMetadata {
       format: m.format.name().to_ascii_lowercase(),
       width: m.width,
@@ -235,10 +269,12 @@ impl Work for BlurWork {
 #[napi(ts_return_type = "Promise<string>")]
 pub fn blur_placeholder(
   env: Env,
-  input: &[u8],
+  #[napi(ts_arg_type = "Uint8Array")] input: Unknown<'_>,
   #[napi(ts_arg_type = "AbortSignal | undefined | null")] signal: Option<Unknown<'_>>,
 ) -> napi::Result<AsyncTask<AbortableJob<BlurWork>>> {
-  let work = BlurWork(input.to_vec());
+  let work = run_sync(&env, || {
+    Ok(BlurWork(args::bytes(input, &"input")?.to_vec()))
+  })?;
   AbortableJob::task(
     &env,
     work,
@@ -250,6 +286,11 @@ pub fn blur_placeholder(
 
 /// `blurPlaceholder` on the calling thread.
 #[napi]
-pub fn blur_placeholder_sync(env: Env, input: &[u8]) -> napi::Result<String> {
-  run_sync(&env, || Ok(core::blur_placeholder(input)?))
+pub fn blur_placeholder_sync(
+  env: Env,
+  #[napi(ts_arg_type = "Uint8Array")] input: Unknown<'_>,
+) -> napi::Result<String> {
+  run_sync(&env, || {
+    Ok(core::blur_placeholder(args::bytes(input, &"input")?)?)
+  })
 }
