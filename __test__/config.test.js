@@ -85,18 +85,14 @@ test("the user's own settings win, and lists are merged, not replaced", async ()
   assert.equal(await config.generateBuildId(), 'mine')
 })
 
-test('images: true gives a loaderFile that Next finds (the hand-written require.resolve one does not)', async () => {
-  const dir = project(
-    `module.exports = require('@rs/next-native/config').withNextNative({ images: { formats: ['image/avif', 'image/webp'] } }, { dir: __dirname, images: true })\n`,
-  )
-  const { config } = await load(dir)
-  assert.equal(config.images.loader, 'custom')
-  assert.equal(fs.realpathSync(config.images.loaderFile), fs.realpathSync(require.resolve('../lib/image-loader')))
-  assert.deepEqual(config.images.formats, ['image/avif', 'image/webp'])
-
-  // What the README used to show: Next joins loaderFile onto the project folder.
+test("the README's hand-written loaderFile (an absolute require.resolve path) fails Next's own check", async () => {
+  // Next joins loaderFile onto the project folder.
   const broken = project(`module.exports = { images: { loader: 'custom', loaderFile: require.resolve('@rs/next-native/image-loader') } }\n`)
   await assert.rejects(load(broken), /Specified images.loaderFile does not exist/)
+  const fixed = project(`module.exports = { images: { loader: 'custom', loaderFile: './image-loader.js' } }\n`, {
+    'image-loader.js': "export { default } from '@rs/next-native/image-loader'\n",
+  })
+  assert.equal((await load(fixed)).config.images.loaderFile, path.join(fixed, 'image-loader.js'))
 })
 
 test('deploymentId: the content deployment ID, valid for Next 16.4, equal across copies at different paths', async () => {
@@ -167,7 +163,6 @@ test('bad options are errors that name the key', () => {
   assert.throws(() => withNextNative({}, { imgaes: true }), { code: 'ERR_INVALID_ARG_VALUE', message: /unknown option "options\.imgaes"/ })
   assert.throws(() => withNextNative({}, { buildId: { exclud: [] } }), { code: 'ERR_INVALID_ARG_VALUE', message: /"options\.buildId\.exclud"/ })
   assert.throws(() => withNextNative({}, { buildId: { env: 'API_URL' } }), { code: 'ERR_INVALID_ARG_TYPE', message: /"options\.buildId\.env"/ })
-  assert.throws(() => withNextNative({}, { images: { path: 'api/image' } }), { code: 'ERR_INVALID_ARG_TYPE', message: /"options\.images\.path"/ })
   assert.throws(() => withNextNative({}, { buildId: false, deploymentId: true }), { code: 'ERR_INVALID_ARG_VALUE', message: /deploymentId needs the content build ID/ })
   assert.throws(() => withNextNative([]), { code: 'ERR_INVALID_ARG_TYPE', message: /"nextConfig"/ })
 })

@@ -9,12 +9,6 @@ export interface NextNativeOptions {
   buildId?: boolean | Omit<BuildIdOptions, 'dir' | 'nextVersion'>
   /** Also set `deploymentId` (skew protection) from the same content hash. Needs Next 16.2+. Default false. */
   deploymentId?: boolean
-  /**
-   * next/image through our loader (`images.loader: 'custom'` and its `loaderFile`); the route
-   * (`app/api/image/route.js`, see the README) is yours to add. `path`: where that route is
-   * served, default `/api/image`. Default false.
-   */
-  images?: boolean | { path?: string }
 }
 
 /** A next.config object (typed by `next`'s own `NextConfig` where you annotate it). */

@@ -4,7 +4,7 @@
 //
 // Wires the package into Next 14.1 to 16 the way the README's hand-written config does:
 // the cache handlers, the addon as a server external package, the content build ID and,
-// when asked, the deployment ID and the image loader. The user's own settings always win;
+// when asked, the deployment ID. (The image loader needs a file in the project, see the README.) The user's own settings always win;
 // an option the installed Next cannot honour is an error naming it, never a silent no-op.
 
 const fs = require('node:fs')
@@ -12,9 +12,8 @@ const path = require('node:path')
 const { codedError, describeReceived, invalidArgType, validateBoolean, validateObject, validateString } = require('./errors')
 
 const PACKAGE = '@rs/next-native'
-const OPTIONS = ['dir', 'cache', 'buildId', 'deploymentId', 'images']
+const OPTIONS = ['dir', 'cache', 'buildId', 'deploymentId']
 const BUILD_ID_OPTIONS = ['env', 'include', 'exclude', 'salt', 'distDir']
-const IMAGE_OPTIONS = ['path']
 
 /** `[major, minor, patch]` of a semver string (pre-release tags ignored). */
 function parseVersion(version) {
@@ -49,11 +48,11 @@ function checkStrings(value, name) {
   if (!Array.isArray(value) || !value.every((s) => typeof s === 'string')) throw invalidArgType(name, 'an array of strings', value)
 }
 
-/** The options with their defaults: `{ dir, cache, buildId: false | {...}, deploymentId, images: false | { path } }`. */
+/** The options with their defaults: `{ dir, cache, buildId: false | {...}, deploymentId }`. */
 function resolveOptions(options) {
   validateObject(options, 'options')
   checkKeys(options, 'options', OPTIONS)
-  const o = { dir: process.cwd(), cache: true, buildId: {}, deploymentId: false, images: false }
+  const o = { dir: process.cwd(), cache: true, buildId: {}, deploymentId: false }
   if (options.dir !== undefined) o.dir = path.resolve(validateString(options.dir, 'options.dir'))
   if (options.cache !== undefined) o.cache = validateBoolean(options.cache, 'options.cache')
   if (options.deploymentId !== undefined) o.deploymentId = validateBoolean(options.deploymentId, 'options.deploymentId')
@@ -65,16 +64,6 @@ function resolveOptions(options) {
       for (const key of ['env', 'include', 'exclude']) if (options.buildId[key] !== undefined) checkStrings(options.buildId[key], `options.buildId.${key}`)
       for (const key of ['salt', 'distDir']) if (options.buildId[key] !== undefined) validateString(options.buildId[key], `options.buildId.${key}`)
       o.buildId = { ...options.buildId }
-    }
-  }
-  if (options.images !== undefined && options.images !== false) {
-    if (options.images === true) o.images = { path: '/api/image' }
-    else {
-      validateObject(options.images, 'options.images')
-      checkKeys(options.images, 'options.images', IMAGE_OPTIONS)
-      const p = options.images.path ?? '/api/image'
-      if (typeof p !== 'string' || !p.startsWith('/')) throw invalidArgType('options.images.path', 'a path starting with "/"', p)
-      o.images = { path: p }
     }
   }
   if (o.deploymentId && o.buildId === false) {
@@ -168,19 +157,6 @@ function wrapConfig(config, o, next) {
     const options = { ...o.buildId, dir: o.dir }
     if (out.distDir && options.distDir === undefined) options.distDir = out.distDir
     out.deploymentId = require('./build-id').deploymentIdSync(options)
-  }
-
-  if (o.images) {
-    const images = { ...config.images }
-    if (images.loader === undefined && images.loaderFile === undefined) {
-      // Next joins loaderFile onto the project folder, so it must be relative to it.
-      const loaderFile = path.relative(o.dir, require.resolve('./image-loader')).split(path.sep).join('/')
-      images.loader = 'custom'
-      images.loaderFile = loaderFile.startsWith('.') ? loaderFile : `./${loaderFile}`
-    }
-    out.images = images
-    out.env = { ...config.env }
-    if (o.images.path !== '/api/image' && out.env.NEXT_PUBLIC_NEXT_NATIVE_IMAGE_URL === undefined) out.env.NEXT_PUBLIC_NEXT_NATIVE_IMAGE_URL = o.images.path
   }
 
   if (Object.keys(experimental).length) out.experimental = experimental
