@@ -1441,8 +1441,6 @@ function defineTests() {
 // Rows waiting for a fix in a file another engineer owns: `pending({ reason: { surface:
 // { argument: [values] } } })`. The fixes are written out in the report of #12 §3.
 
-const NAPI_TYPES =
-  'crates/napi: napi-rs converts this argument before our code runs (its Status as the code, e.g. StringExpected; no argument name): read it as Unknown and check it with the name (fix 1)'
 const NAPI_CLASS = 'napi-rs class glue: `new NativeDiskTier()` throws without a code; a constructor called without new wraps its `this` (fix 2)'
 
 function pending(spec) {
@@ -1455,20 +1453,8 @@ function pending(spec) {
   return out
 }
 
-const V1 = ['missing', 'null', 'a number', 'an object']
-const V3 = ['missing', 'null', 'a string', 'an object', '[a number]']
-const V4 = ['missing', 'null', 'a number', 'a string']
-const V5 = ['a string', 'an object', '[a number]']
 const V7 = ['missing', 'null', 'a number', 'a string', 'a plain object']
-const V8 = ['missing', 'null', 'a string', 'an object']
 const TODO = pending({
-  [NAPI_TYPES]: {
-    'explainManifests': { 'before': ['missing', 'null', 'a number', 'an object', 'text that is not JSON'], 'after': ['missing', 'null', 'a number', 'an object', 'text that is not JSON'] },
-    'hashTree': { 'options': V4, 'options.dir': V1, 'options.include': V5, 'options.exclude': V5, 'options.envValues': ['a number', 'a string', 'a number value'], 'options.nextVersion': ['a number', 'an object'], 'options.salt': ['a number', 'an object'], 'options.distDir': ['a number', 'an object'] },
-    'hashTreeSync': { 'options': V4, 'options.dir': V1, 'options.include': V5, 'options.exclude': V5, 'options.envValues': ['a number', 'a string', 'a number value'], 'options.nextVersion': ['a number', 'an object'], 'options.salt': ['a number', 'an object'], 'options.distDir': ['a number', 'an object'] },
-    'envLoadFiles': { 'contents': V3, 'env': ['missing', 'null', 'a number', 'a string', 'a number value'] },
-    'envExplain': { 'files': V8, 'files[0].path': V1, 'files[0].contents': V1, 'env': ['missing', 'null', 'a number', 'a string', 'a number value'] },
-  },
   [NAPI_CLASS]: {
     'new NativeCacheStore': { '': ['called without new (on a plain object)'] },
     'new NativeDiskTier': { '': ['new (no public constructor)'] },

@@ -20,7 +20,7 @@ use std::ffi::CStr;
 use std::fmt::{self, Display};
 use std::ptr;
 
-use napi::bindgen_prelude::Object;
+use napi::bindgen_prelude::{JsObjectValue, Object};
 use napi::{sys, JsValue, Unknown, ValueType};
 
 use crate::error::CodedError;
@@ -277,6 +277,47 @@ impl<'e> Obj<'e, '_> {
     let value = self.get(key)?;
     optional(value, &Field(self.name, key.to_str().unwrap_or("?")), conv)
   }
+
+  /// The property `key` of an object used as a record (`env.HOME`) converted with `conv`, if
+  /// the object has it as its own (`Object.hasOwn`).
+  pub fn read_own<T>(
+    &self,
+    key: &str,
+    conv: impl FnOnce(Unknown<'e>, Name<'_>) -> Result<T, CodedError>,
+  ) -> Result<Option<T>, CodedError> {
+    let name = Field(self.name, key);
+    if !self.object.has_own_property(key).map_err(failed(&name))? {
+      return Ok(None);
+    }
+    let value = self
+      .object
+      .get_named_property_unchecked::<Unknown<'e>>(key)
+      .map_err(failed(&name))?;
+    conv(value, &name).map(Some)
+  }
+}
+
+/// A `Record<string, string>`: the object's enumerable string keys and their values, which
+/// must be strings (an `undefined` value is left out, as napi-rs's `HashMap` conversion does).
+pub fn string_record(
+  value: Unknown<'_>,
+  name: Name<'_>,
+) -> Result<Vec<(String, String)>, CodedError> {
+  let record = object(value, name)?;
+  let keys = Object::keys(&record.object).map_err(failed(name))?;
+  let mut out = Vec::with_capacity(keys.len());
+  for key in keys {
+    let field = Field(name, &key);
+    let value = record
+      .object
+      .get::<Unknown<'_>>(&key)
+      .map_err(failed(&field))?;
+    if let Some(value) = value {
+      let value = string(value, &field)?;
+      out.push((key, value));
+    }
+  }
+  Ok(out)
 }
 
 /// The bytes of a `Uint8Array` (a `Buffer` is one), borrowed from JS memory: valid until JS

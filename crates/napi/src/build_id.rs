@@ -8,6 +8,7 @@ use napi::Env;
 use napi_derive::napi;
 use next_native_build_id as core;
 
+use crate::args;
 use crate::error::{run_sync, CodedError, CoreError};
 use crate::task::{AbortableJob, Work};
 
@@ -19,6 +20,8 @@ impl CoreError for core::BuildIdError {
 
 /// Everything that goes into the hash, given explicitly. `@rs/next-native/build-id`
 /// fills `envValues` from `process.env` and `nextVersion` from the installed `next`.
+// Declares the argument's type in index.d.ts; `hash_options` reads it, checked (crate::args).
+#[allow(dead_code)]
 #[napi(object)]
 pub struct HashTreeOptions {
   /// The project directory (absolute, or relative to the current directory).
@@ -47,18 +50,26 @@ pub struct TreeHash {
   pub manifest_json: String,
 }
 
-impl From<HashTreeOptions> for core::Options {
-  fn from(o: HashTreeOptions) -> Self {
-    core::Options {
-      dir: PathBuf::from(o.dir),
-      include: o.include.unwrap_or_default(),
-      exclude: o.exclude.unwrap_or_default(),
-      env: o.env_values.unwrap_or_default().into_iter().collect(),
-      next_version: o.next_version,
-      salt: o.salt,
-      dist_dir: o.dist_dir,
-    }
-  }
+/// `HashTreeOptions` from JS, each field checked against its declared type.
+fn hash_options(options: Unknown<'_>) -> Result<core::Options, CodedError> {
+  let o = args::object(options, &"options")?;
+  Ok(core::Options {
+    dir: PathBuf::from(o.read(c"dir", args::string)?),
+    include: o
+      .read_opt(c"include", args::string_array)?
+      .unwrap_or_default(),
+    exclude: o
+      .read_opt(c"exclude", args::string_array)?
+      .unwrap_or_default(),
+    env: o
+      .read_opt(c"envValues", args::string_record)?
+      .unwrap_or_default()
+      .into_iter()
+      .collect(),
+    next_version: o.read_opt(c"nextVersion", args::string)?,
+    salt: o.read_opt(c"salt", args::string)?,
+    dist_dir: o.read_opt(c"distDir", args::string)?,
+  })
 }
 
 fn hash_tree_impl(options: &core::Options) -> Result<TreeHash, CodedError> {
@@ -90,12 +101,13 @@ impl Work for HashTreeWork {
 #[napi(ts_return_type = "Promise<TreeHash>")]
 pub fn hash_tree(
   env: Env,
-  options: HashTreeOptions,
+  #[napi(ts_arg_type = "HashTreeOptions")] options: Unknown<'_>,
   #[napi(ts_arg_type = "AbortSignal | undefined | null")] signal: Option<Unknown<'_>>,
 ) -> napi::Result<AsyncTask<AbortableJob<HashTreeWork>>> {
+  let options = run_sync(&env, || hash_options(options))?;
   AbortableJob::task(
     &env,
-    HashTreeWork(options.into()),
+    HashTreeWork(options),
     signal,
     "ERR_BUILD_ID_ABORTED",
     "hashTree was aborted (its AbortSignal fired)",
@@ -104,21 +116,36 @@ pub fn hash_tree(
 
 /// `hashTree` on the calling thread.
 #[napi]
-pub fn hash_tree_sync(env: Env, options: HashTreeOptions) -> napi::Result<TreeHash> {
-  run_sync(&env, || hash_tree_impl(&options.into()))
+pub fn hash_tree_sync(
+  env: Env,
+  #[napi(ts_arg_type = "HashTreeOptions")] options: Unknown<'_>,
+) -> napi::Result<TreeHash> {
+  run_sync(&env, || hash_tree_impl(&hash_options(options)?))
 }
 
 /// Lists what changed from manifest `before` to manifest `after` (both JSON), as a JSON
 /// array of changes. Each manifest's digest is verified first.
 #[napi]
-pub fn explain_manifests(env: Env, before: String, after: String) -> napi::Result<String> {
+pub fn explain_manifests(
+  env: Env,
+  #[napi(ts_arg_type = "string")] before: Unknown<'_>,
+  #[napi(ts_arg_type = "string")] after: Unknown<'_>,
+) -> napi::Result<String> {
   run_sync(&env, || {
-    let parse = |json: &str| -> Result<core::Manifest, CodedError> {
-      let manifest = core::Manifest::from_json(json)?;
-      manifest.verify()?;
-      Ok(manifest)
+    let before = args::string(before, &"before")?;
+    let after = args::string(after, &"after")?;
+    // The core's error says what is wrong; which of the two it is, only this layer knows.
+    let parse = |json: &str, name: &str| -> Result<core::Manifest, CodedError> {
+      let checked = core::Manifest::from_json(json).and_then(|m| m.verify().map(|()| m));
+      checked.map_err(|e| {
+        let e = CodedError::from(e);
+        CodedError {
+          message: format!("The \"{name}\" manifest is invalid: {}", e.message),
+          ..e
+        }
+      })
     };
-    let changes = core::explain(&parse(&before)?, &parse(&after)?);
+    let changes = core::explain(&parse(&before, "before")?, &parse(&after, "after")?);
     serde_json::to_string(&changes).map_err(|e| CodedError::new("ERR_INTERNAL", e.to_string()))
   })
 }
