@@ -1441,8 +1441,6 @@ function defineTests() {
 // Rows waiting for a fix in a file another engineer owns: `pending({ reason: { surface:
 // { argument: [values] } } })`. The fixes are written out in the report of #12 §3.
 
-const NAPI_CLASS = 'napi-rs class glue: `new NativeDiskTier()` throws without a code; a constructor called without new wraps its `this` (fix 2)'
-
 function pending(spec) {
   const out = {}
   for (const [reason, surfaces] of Object.entries(spec)) {
@@ -1453,13 +1451,7 @@ function pending(spec) {
   return out
 }
 
-const V7 = ['missing', 'null', 'a number', 'a string', 'a plain object']
-const TODO = pending({
-  [NAPI_CLASS]: {
-    'new NativeCacheStore': { '': ['called without new (on a plain object)'] },
-    'new NativeDiskTier': { '': ['new (no public constructor)'] },
-  },
-})
+const TODO = pending({})
 
 if (CHILD_GROUP === '#exports') {
   process.stdout.write(JSON.stringify(runtimeIds()))

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
-use napi::bindgen_prelude::{AsyncTask, Buffer, BufferSlice, Unknown};
+use napi::bindgen_prelude::{AsyncTask, Buffer, BufferSlice, JavaScriptClassExt, This, Unknown};
 use napi::Env;
 use napi_derive::napi;
 use next_native_cache as core;
@@ -213,12 +213,24 @@ fn tag_refs(tags: &[String]) -> Vec<&str> {
 
 #[napi]
 impl NativeCacheStore {
+  // Called without `new` (`NativeCacheStore.call(obj, options)`), napi-rs would wrap `obj`
+  // itself: refused with `ERR_CONSTRUCT_CALL_REQUIRED`, as JS refuses to call a class. napi-rs
+  // does not pass `new.target`; `this instanceof NativeCacheStore` stands for it.
   #[napi(constructor)]
   pub fn new(
     env: Env,
+    this: This<Unknown>,
     #[napi(ts_arg_type = "CacheStoreOptions")] options: Unknown<'_>,
   ) -> napi::Result<Self> {
     run_sync(&env, || {
+      let constructing = NativeCacheStore::instance_of(&env, &this.object)
+        .map_err(|e| CodedError::new("ERR_INTERNAL", e.reason))?;
+      if !constructing {
+        return Err(CodedError::type_error(
+          "ERR_CONSTRUCT_CALL_REQUIRED",
+          "Class constructor NativeCacheStore cannot be invoked without 'new'",
+        ));
+      }
       let config = store_config(options)?;
       Ok(NativeCacheStore {
         inner: Arc::new(SharedStore {
@@ -691,6 +703,19 @@ fn tag_state_js(tag: String, s: core::TagState) -> TagStateJs {
 
 #[napi]
 impl NativeDiskTier {
+  /// Instances come from `openDiskTier`: `new NativeDiskTier()` throws
+  /// `ERR_ILLEGAL_CONSTRUCTOR` (napi-rs's own refusal has no code). Not declared, so the class
+  /// keeps no public constructor in `index.d.ts`.
+  #[napi(constructor, skip_typescript)]
+  pub fn new(env: Env) -> napi::Result<Self> {
+    run_sync(&env, || {
+      Err(CodedError::type_error(
+        "ERR_ILLEGAL_CONSTRUCTOR",
+        "Illegal constructor: a NativeDiskTier is opened with openDiskTier(options)",
+      ))
+    })
+  }
+
   /// The entry under `key`, or `null` (absent, expired at `now`, or unreadable: then removed
   /// and counted in `stats().corrupt`).
   #[napi(ts_return_type = "Promise<DiskHit | null>")]
