@@ -5,7 +5,7 @@ const assert = require('node:assert/strict')
 const { spawnSync } = require('node:child_process')
 const path = require('node:path')
 
-const binding = require('..')
+const binding = require('../index.js')
 const pkg = require('../package.json')
 
 test('require() loads the native addon built from this checkout', () => {
@@ -44,7 +44,7 @@ test('a panic on a worker thread rejects the promise with a coded Error', async 
 
 test('a panicking call in a child process leaves it to exit normally (no abort, exit 0)', () => {
   const script = `
-    const b = require(${JSON.stringify(path.join(__dirname, '..'))});
+    const b = require(${JSON.stringify(path.join(__dirname, '..', 'index.js'))});
     try { b.__panicForTestsSync('x') } catch (e) { if (e.code !== 'ERR_NATIVE_PANIC') process.exit(3) }
     b.__panicForTests('y').catch((e) => { process.exitCode = e.code === 'ERR_NATIVE_PANIC' ? 0 : 4 })
   `

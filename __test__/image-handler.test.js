@@ -24,7 +24,7 @@ const { freePort, killGroup, spawnGroup } = require('./fixtures/processes')
 const ROOT = path.join(__dirname, '..')
 const APP = path.join(__dirname, 'fixtures', 'image-app')
 const PUBLIC = path.join(APP, 'public')
-const native = require('..')
+const native = require('../index.js')
 const imageHandler = require('../lib/image-handler.js')
 const imageLoader = require('../lib/image-loader.js')
 

@@ -10,7 +10,7 @@ const fs = require('node:fs')
 const zlib = require('node:zlib')
 const path = require('node:path')
 const sharp = require('sharp')
-const native = require('..')
+const native = require('../index.js')
 const { getImageBlurSvg } = require('next/dist/shared/lib/image-blur-svg')
 
 // Camera-sized JPEGs: the repo's generated 1200×750 photo (fixtures/image-app/make-images.js),

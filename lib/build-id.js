@@ -9,7 +9,7 @@
 const fs = require('node:fs')
 const path = require('node:path')
 const native = require('../index.js')
-const { codedError, invalidArgType } = require('./errors')
+const { invalidArgType } = require('./errors')
 
 function stringArray(value, name) {
   if (value === undefined) return undefined
@@ -81,24 +81,8 @@ function explain(before, after) {
     if (m && typeof m === 'object') return JSON.stringify(m)
     throw invalidArgType(name, 'a manifest object or JSON string', m)
   }
-  const texts = [json(before, 'before'), json(after, 'after')]
-  try {
-    return JSON.parse(native.explainManifests(texts[0], texts[1]))
-  } catch (err) {
-    if (!String(err && err.code).startsWith('ERR_BUILD_ID_MANIFEST')) throw err
-    // The native error does not say which of the two it was: each one alone tells.
-    const name = rejects(texts[0]) ? 'before' : 'after'
-    throw Object.assign(codedError(err.code, `The "${name}" manifest is invalid: ${err.message}`), { cause: err })
-  }
-}
-
-function rejects(text) {
-  try {
-    native.explainManifests(text, text)
-    return false
-  } catch {
-    return true
-  }
+  // The native error names the manifest ("before" or "after") that is invalid.
+  return JSON.parse(native.explainManifests(json(before, 'before'), json(after, 'after')))
 }
 
 /** A `generateBuildId` for next.config with fixed options, e.g. `{ dir: __dirname, env: ['API_URL'] }`. */

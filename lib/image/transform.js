@@ -64,7 +64,7 @@ async function transform(c, queue, upstream, params, previous) {
   try {
     const format = NATIVE_FORMAT[contentType.split(';')[0]]
     if (!format) throw codedError('ERR_IMAGE_UNSUPPORTED_FORMAT', `no encoder for ${contentType}`)
-    const out = await optimizeInQueue(c, queue, buffer, { width, quality, format, maxInputPixels: c.imgOptMaxInputPixels })
+    const out = await optimizeInQueue(c, queue, buffer, { width, quality, format, maxInputPixels: c.imgOptMaxInputPixels || Number.MAX_SAFE_INTEGER })
     return { buffer: out.data, contentType: out.contentType, maxAge, etag: getHash([out.data]), upstreamEtag }
   } catch (error) {
     // Next serves the original bytes whenever sharp fails (truncated, too many pixels,
