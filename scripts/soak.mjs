@@ -385,7 +385,10 @@ export async function stopGroup(child, exited, signal = 'SIGTERM', graceMs = 15_
   return result
 }
 
-/** `{ rss, hwm }` in bytes from /proc/<pid>/status, or null when the process is gone. */
+/**
+ * `{ rss, hwm, anon, file }` in bytes from /proc/<pid>/status (VmRSS, VmHWM, RssAnon, RssFile:
+ * the mapped binaries' pages), or null when the process is gone.
+ */
 export function memoryOf(pid) {
   let text
   try {
@@ -394,7 +397,7 @@ export function memoryOf(pid) {
     return null
   }
   const kib = (key) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN) * 1024
-  return { rss: kib('VmRSS'), hwm: kib('VmHWM') }
+  return { rss: kib('VmRSS'), hwm: kib('VmHWM'), anon: kib('RssAnon'), file: kib('RssFile') }
 }
 
 /** Resets the kernel's peak-RSS mark (VmHWM) of `pid` (Linux ≥ 4.0); false where refused. */
@@ -425,10 +428,13 @@ export function processTree(pid) {
   return tree.filter((p) => parents.has(p))
 }
 
-/** Sum of VmRSS over `pid`'s process tree, in bytes (0 when gone). */
-export function treeRss(pid) {
-  let total = 0
-  for (const p of processTree(pid)) total += memoryOf(p)?.rss || 0
+/** Sums of VmRSS, RssAnon and RssFile over `pid`'s process tree, in bytes (0 when gone). */
+export function treeMemory(pid) {
+  const total = { rss: 0, anon: 0, file: 0 }
+  for (const p of processTree(pid)) {
+    const m = memoryOf(p)
+    if (m) for (const k of Object.keys(total)) total[k] += m[k] || 0
+  }
   return total
 }
 
@@ -662,8 +668,8 @@ async function runLoad({ name, baseUrl, mix, concurrency, durationS, rssOf, aliv
   const rss = []
   let deaths = 0
   const sampler = setInterval(() => {
-    const bytes = rssOf()
-    if (bytes > 0) rss.push([elapsed(), bytes])
+    const m = rssOf()
+    if (m?.rss > 0) rss.push([elapsed(), m.rss, m.anon, m.file])
     if (!alive()) deaths = 1
   }, 1000)
   let lastReport = 0
@@ -685,8 +691,8 @@ async function runLoad({ name, baseUrl, mix, concurrency, durationS, rssOf, aliv
       }
       if (log && elapsed() - lastReport >= 30) {
         lastReport = elapsed()
-        const last = rss.at(-1)?.[1]
-        log(`  ${name}: ${Math.round(elapsed())} s, ${stats.requests} requests, RSS ${last ? (last / MiB).toFixed(0) : '?'} MiB`)
+        const last = rss.at(-1)
+        log(`  ${name}: ${Math.round(elapsed())} s, ${stats.requests} requests, RSS ${last ? `${(last[1] / MiB).toFixed(0)} MiB (anon ${(last[2] / MiB).toFixed(0)}, file ${(last[3] / MiB).toFixed(0)})` : '?'}`)
       }
     }
   }
@@ -694,8 +700,8 @@ async function runLoad({ name, baseUrl, mix, concurrency, durationS, rssOf, aliv
   const loadEnd = elapsed()
   loadavg.push(os.loadavg()[0])
   clearInterval(sampler)
-  const finalRss = rssOf()
-  if (finalRss > 0) rss.push([elapsed(), finalRss])
+  const last = rssOf()
+  if (last?.rss > 0) rss.push([elapsed(), last.rss, last.anon, last.file])
   if (!alive()) deaths = 1
   agent.destroy()
   return { ...summarize({ name, stats, rss, deaths, durationS: loadEnd, concurrency }), loadavg1m: loadavg.map((l) => round(l, 2)) }
@@ -738,7 +744,11 @@ function summarize({ name, stats, rss, deaths, durationS, concurrency }) {
       slopeMiBPerMin: round(slopeMiBPerMin(after), 2),
       // The same over the minimum of each 30 s window: less swayed by a 20 MP decode in flight.
       floorSlopeMiBPerMin: round(slopeMiBPerMin(floorSamples(after)), 2),
-      samples: rss.map(([t, b]) => [round(t, 1), round(b / MiB, 1)]),
+      // Where it goes: anonymous memory (heaps, pixels) vs file pages (the addon's code).
+      anonSlopeMiBPerMin: round(slopeMiBPerMin(after.map(([t, , anon]) => [t, anon])), 2),
+      fileEndMiB: round((rss.at(-1)?.[3] ?? NaN) / MiB),
+      // [seconds, RSS, RssAnon, RssFile], MiB.
+      samples: rss.map(([t, ...b]) => [round(t, 1), ...b.map((x) => round(x / MiB, 1))]),
     },
   }
 }
@@ -794,7 +804,7 @@ async function soakServe({ dir, durationS, concurrency, mixOptions, log }) {
   const mix = makeMix(target, mixOptions)
   let result
   try {
-    result = await runLoad({ name: 'serve', baseUrl: server.url, mix, concurrency, durationS, rssOf: () => memoryOf(server.pid)?.rss ?? 0, alive: () => !died, log })
+    result = await runLoad({ name: 'serve', baseUrl: server.url, mix, concurrency, durationS, rssOf: () => memoryOf(server.pid), alive: () => !died, log })
   } finally {
     stopping = !died
     const exit = died ?? (await server.stop('SIGTERM', 30_000))
@@ -835,7 +845,7 @@ async function soakNext({ dir, durationS, concurrency, mixOptions, log }) {
   const mix = makeMix(target, mixOptions)
   let result
   try {
-    result = await runLoad({ name: 'next', baseUrl: app1.url, mix, concurrency, durationS, rssOf: () => treeRss(app1.server.pid), alive: () => !died, log })
+    result = await runLoad({ name: 'next', baseUrl: app1.url, mix, concurrency, durationS, rssOf: () => treeMemory(app1.server.pid), alive: () => !died, log })
     // A worker process of Next that died and was replaced is a death too.
     const gone = pidsAtStart.filter((p) => !memoryOf(p))
     if (gone.length) (result.deaths += gone.length), (result.lostPids = gone)
@@ -867,7 +877,7 @@ function table(runs) {
     ['status counts', (r) => statusText(r.statuses)],
     ['X-Nextjs-Cache', (r) => statusText(r.xcache)],
     ['RSS warm-up end / end / max', (r) => `${r.rss.warmupEndMiB} / ${r.rss.endMiB} / ${r.rss.maxMiB} MiB`],
-    ['RSS slope after warm-up (all samples; 30 s minima)', (r) => `${r.rss.slopeMiBPerMin}; ${r.rss.floorSlopeMiBPerMin} MiB/min`],
+    ['RSS slope after warm-up (all samples; 30 s minima; anon only)', (r) => `${r.rss.slopeMiBPerMin}; ${r.rss.floorSlopeMiBPerMin}; ${r.rss.anonSlopeMiBPerMin} MiB/min`],
     ['5xx (unexpected)', (r) => `${r.fivexx} (${r.unexpected5xx})`],
     ['other unexpected statuses', (r) => String(r.unexpectedCount - r.unexpected5xx)],
     ['socket errors', (r) => String(r.errorCount)],
@@ -931,7 +941,13 @@ async function main() {
       process.exit(130)
     })
   }
-  const results = { startedAt: new Date().toISOString(), build: info, cores: os.availableParallelism(), loadavgStart: os.loadavg(), options: { durationS, concurrency, target: values.target, avifMaxWidth, seed: Number(values.seed) }, runs: [] }
+  // Others may rebuild the addon meanwhile: note the file measured, and whether it changed.
+  const binaryStat = () => {
+    const file = fs.readdirSync(ROOT).find((f) => /^next-native\.[a-z0-9-]+\.node$/.test(f))
+    const st = file && fs.statSync(path.join(ROOT, file))
+    return st ? { file, bytes: st.size, mtime: st.mtime.toISOString() } : null
+  }
+  const results = { startedAt: new Date().toISOString(), build: info, binary: binaryStat(), cores: os.availableParallelism(), loadavgStart: os.loadavg(), options: { durationS, concurrency, target: values.target, avifMaxWidth, seed: Number(values.seed) }, runs: [] }
   try {
     let t = performance.now()
     const valid = validSources()
@@ -956,6 +972,8 @@ async function main() {
     fs.rmSync(dir, { recursive: true, force: true })
   }
   results.loadavgEnd = os.loadavg()
+  results.binaryAtEnd = binaryStat()
+  if (JSON.stringify(results.binaryAtEnd) !== JSON.stringify(results.binary)) log(`note: the addon binary changed during the run: ${JSON.stringify(results.binary)} → ${JSON.stringify(results.binaryAtEnd)}`)
   const ran = results.runs.filter((r) => !r.setupError)
   results.failures = results.runs.flatMap((r) => (r.setupError ? [`${r.target}: could not run (${r.setupError.split('\n')[0]})`] : judge(r)))
   results.pass = results.failures.length === 0
