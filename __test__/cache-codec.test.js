@@ -290,6 +290,21 @@ test('what is not supported is a TypeError at encode that names the type and whe
   }
 })
 
+test('codec errors carry their code', () => {
+  assert.throws(() => encode({ n: 1n }), { name: 'TypeError', code: 'ERR_CACHE_UNSUPPORTED_VALUE' })
+  assert.throws(() => decode(Buffer.from([3, 2, 0, 0, 0, 0x7b, 0x7d])), { code: 'ERR_CACHE_ENTRY_FORMAT' })
+  const entry = (header) => {
+    const json = Buffer.from(JSON.stringify(header))
+    const prefix = Buffer.alloc(5)
+    prefix[0] = 2
+    prefix.writeUInt32LE(json.length, 1)
+    return Buffer.concat([prefix, json])
+  }
+  for (const mark of [['?'], ['n', 'x'], ['h', 1, [[5, 0]]], ['t', 0, 0, 'NoSuchArray']]) {
+    assert.throws(() => decode(entry({ '\u0000': mark })), { code: 'ERR_CACHE_ENTRY_CORRUPT' }, JSON.stringify(mark))
+  }
+})
+
 // ---------------------------------------------------------------------------------------
 // Property-style: random nested values of every supported kind, 1,000 of them.
 

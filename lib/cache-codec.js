@@ -10,8 +10,10 @@
 // surrogates kept), numbers (-0, NaN, ±Infinity kept), booleans, null, undefined, Map, Set,
 // Date, Buffer, every typed array, DataView and ArrayBuffer. Anything else (bigint, functions,
 // symbols, class instances, RegExp, Error, SharedArrayBuffer, circular references) is a
-// TypeError at `set` naming the type and where it is; the handlers log it once and do not
-// cache that entry. Not kept: symbol keys, non-index properties of arrays, the identity of an
+// TypeError (`code: 'ERR_CACHE_UNSUPPORTED_VALUE'`) at `set` naming the type and where it is;
+// the handlers log it once and do not cache that entry. `decode` refuses an entry of an
+// unknown format version (ERR_CACHE_ENTRY_FORMAT) or with a marker this codec never writes
+// (ERR_CACHE_ENTRY_CORRUPT). Not kept: symbol keys, non-index properties of arrays, the identity of an
 // object referenced twice (it comes back as two copies).
 
 // Format:
@@ -26,6 +28,7 @@
 // as entries may sit in Redis.
 
 const { types } = require('node:util')
+const { codedError } = require('./errors')
 
 const FORMAT = 2
 const MARK = '\u0000'
@@ -214,7 +217,7 @@ function encode(value) {
   } catch (err) {
     if (err instanceof Unsupported) {
       const at = locate(value, err.offender, err.circular)
-      throw new TypeError(`${err.message}${at === null ? '' : ` (at ${at || 'the top level'})`}; the cache keeps ${SUPPORTED}`)
+      throw codedError('ERR_CACHE_UNSUPPORTED_VALUE', `${err.message}${at === null ? '' : ` (at ${at || 'the top level'})`}; the cache keeps ${SUPPORTED}`, TypeError)
     }
     throw err
   }
@@ -256,9 +259,12 @@ function locate(root, target, circular) {
   return search(root, '')
 }
 
+/** A header marker this codec never writes: the entry was damaged or forged. */
+const corrupt = (message) => codedError('ERR_CACHE_ENTRY_CORRUPT', message)
+
 function decode(buf) {
   const format = buf[0]
-  if (format !== FORMAT && format !== 1) throw new Error(`unknown cache entry format ${format}`)
+  if (format !== FORMAT && format !== 1) throw codedError('ERR_CACHE_ENTRY_FORMAT', `unknown cache entry format ${format}`)
   const headerLength = buf.readUInt32LE(1)
   const base = 5 + headerLength
   const at = (mark) => buf.byteOffset + base + mark[1]
@@ -309,7 +315,7 @@ function decode(buf) {
         return out
       }
       case 'n':
-        if (!Object.prototype.hasOwnProperty.call(NUMBERS, mark[1])) throw new Error(`unknown cache entry number ${mark[1]}`)
+        if (!Object.prototype.hasOwnProperty.call(NUMBERS, mark[1])) throw corrupt(`unknown cache entry number ${mark[1]}`)
         return NUMBERS[mark[1]]
       case 'd':
         return new Date(any(mark[1]))
@@ -318,7 +324,7 @@ function decode(buf) {
       case 'h': {
         const out = new Array(mark[1])
         for (const [i, x] of mark[2]) {
-          if (!Number.isInteger(i) || i < 0 || i >= out.length) throw new Error(`bad cache entry array index ${i}`)
+          if (!Number.isInteger(i) || i < 0 || i >= out.length) throw corrupt(`bad cache entry array index ${i}`)
           out[i] = any(x)
         }
         return out
@@ -327,7 +333,7 @@ function decode(buf) {
         return buf.buffer.slice(at(mark), at(mark) + mark[2])
       case 't': {
         const C = TYPED.get(mark[3])
-        if (C === undefined) throw new Error(`unknown cache entry array type ${mark[3]}`)
+        if (C === undefined) throw corrupt(`unknown cache entry array type ${mark[3]}`)
         const start = at(mark)
         if (C === DataView) return new DataView(buf.buffer, start, mark[2])
         // A view of the entry where aligned, else a copy (e.g. a Float64Array at an odd offset).
@@ -335,7 +341,7 @@ function decode(buf) {
         return new C(buf.buffer.slice(start, start + mark[2]))
       }
       default:
-        throw new Error(`unknown cache entry marker ${mark[0]}`)
+        throw corrupt(`unknown cache entry marker ${mark[0]}`)
     }
   }
   return any(JSON.parse(buf.toString('utf8', 5, base)))

@@ -5,11 +5,13 @@
 // bounded by an LRU of entry sizes that is rebuilt from disk on start.
 // Refuses to store an entry larger than maximumDiskCacheSize (logged, still served) and
 // stores nothing when it is 0; an unreadable or empty entry reads as a miss, and temporary
-// files left by a crash are removed on start.
+// files left by a crash are removed on start. Its errors (ERR_IMAGE_CACHE_ENTRY_EMPTY,
+// ERR_IMAGE_CACHE_ENTRY_TOO_LARGE) never reach a response: a miss, or a line in the log.
 
 const crypto = require('node:crypto')
 const fs = require('node:fs')
 const path = require('node:path')
+const { codedError } = require('../errors')
 const { getHash } = require('./etag')
 
 const CACHE_VERSION = 4
@@ -55,10 +57,10 @@ class DiskCache {
   async readEntry(key) {
     const dir = path.join(this.dir, key)
     const [file] = await fs.promises.readdir(dir)
-    if (!file) throw new Error(`cache entry ${key} is empty`)
+    if (!file) throw codedError('ERR_IMAGE_CACHE_ENTRY_EMPTY', `cache entry ${key} is empty`)
     const [maxAge, expireAt, etag, upstreamEtag, extension] = file.split('.', 5)
     const buffer = await fs.promises.readFile(path.join(dir, file))
-    if (buffer.length === 0) throw new Error(`cache entry ${key} is empty`)
+    if (buffer.length === 0) throw codedError('ERR_IMAGE_CACHE_ENTRY_EMPTY', `cache entry ${key} is empty`)
     return { maxAge: Number(maxAge), expireAt: Number(expireAt), etag, upstreamEtag, extension, buffer }
   }
 
@@ -94,7 +96,7 @@ class DiskCache {
     await this.ready
     const expireAt = Math.max(value.maxAge, this.minimumCacheTTL) * 1000 + Date.now()
     try {
-      if (!this.track(key, value.buffer.length)) throw new Error(`image of ${value.buffer.length} bytes exceeds maximumDiskCacheSize`)
+      if (!this.track(key, value.buffer.length)) throw codedError('ERR_IMAGE_CACHE_ENTRY_TOO_LARGE', `image of ${value.buffer.length} bytes exceeds maximumDiskCacheSize`)
       const dir = path.join(this.dir, key)
       await fs.promises.rm(dir, { recursive: true, force: true })
       await fs.promises.mkdir(dir, { recursive: true })

@@ -14,6 +14,7 @@ const https = require('node:https')
 const net = require('node:net')
 const stream = require('node:stream')
 const zlib = require('node:zlib')
+const { codedError } = require('../errors')
 const { extractEtag } = require('./etag')
 const { ImageError, UPSTREAM_INVALID } = require('./image-error')
 const { isPrivateIp } = require('./private-ip')
@@ -27,15 +28,15 @@ function lookupAsSocketWould(hostname) {
 function createPinnedLookup(hostname, addresses) {
   return (lookupHostname, options, callback) => {
     if (lookupHostname !== hostname) {
-      callback(new Error(`Image lookup hostname "${lookupHostname}" does not match request hostname "${hostname}"`), [])
+      callback(codedError('ERR_IMAGE_LOOKUP_MISMATCH', `Image lookup hostname "${lookupHostname}" does not match request hostname "${hostname}"`), [])
       return
     }
     const family = typeof options.family === 'number' ? options.family : 0
     const matched = family ? addresses.filter((a) => a.family === family) : addresses
     if (matched.length === 0) {
-      const err = new Error(`No IPv${family} address available for ${hostname}`)
-      err.code = 'ENODATA'
-      callback(err, [])
+      // Node's own code for a resolver answer without such an address (dns.NODATA), not an
+      // ERR_ one: the socket reports it as it would a real lookup's.
+      callback(codedError('ENODATA', `No IPv${family} address available for ${hostname}`), [])
     } else if (options.all) callback(null, matched)
     else callback(null, matched[0].address, matched[0].family)
   }
