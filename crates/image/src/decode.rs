@@ -1,5 +1,5 @@
 //! Header parsing and decoding to 8-bit RGB/RGBA, with sharp's JPEG shrink-on-load and the
-//! pixel limit checked from the header before any pixel buffer exists. AVIF is in `avif.rs`.
+//! pixel limit checked from the header before any pixel buffer exists. AVIF is in `avif/`.
 
 use std::io::Cursor;
 
@@ -81,7 +81,7 @@ fn image_format(format: InputFormat) -> Result<image::ImageFormat, ImageError> {
     InputFormat::Bmp => image::ImageFormat::Bmp,
     InputFormat::Tiff => image::ImageFormat::Tiff,
     InputFormat::Jpeg => image::ImageFormat::Jpeg,
-    // Read by `avif.rs`, never by `image`.
+    // Read by `avif/`, never by `image`.
     InputFormat::Avif => {
       return Err(ImageError::UnsupportedFormat {
         what: "AVIF through the image crate".to_string(),

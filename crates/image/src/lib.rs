@@ -21,7 +21,7 @@
 //! callers wait for a slot before decoding anything, so a burst of requests cannot hold a
 //! decoded image per thread. Only AVIF uses more than the calling thread: encoding (see
 //! [`OptimizeOptions::threads`]) and decoding (a thread of its own plus two rav1d worker
-//! threads while the caller waits; see `avif.rs` for why two, and rav1d below for why a thread
+//! threads while the caller waits; see `avif/` for why two, and rav1d below for why a thread
 //! of its own).
 //!
 //! # Native (C) dependencies, and why
@@ -36,7 +36,7 @@
 //! - **rav1d** (BSD-2), the Rust port of dav1d (the AV1 decoder libheif gives sharp), decodes
 //!   AVIF input; like dav1d it has x86 assembly, assembled with **nasm** (and `cc` for ARM).
 //!   There is no pure-Rust AV1 decoder of our own licence class: the safe-SIMD rav1d fork is
-//!   AGPL, the crates.io AVIF container parsers are MPL-2.0 (ours is in `avif.rs`), and the
+//!   AGPL, the crates.io AVIF container parsers are MPL-2.0 (ours is `avif/container.rs`), and the
 //!   other AVIF decoders bind C dav1d/libaom (meson/cmake).
 //!   Its only public API is `extern "C"`, where a panic aborts the process instead of
 //!   unwinding (so do its `extern "C"` DSP fallbacks on its worker threads). Each AVIF decode
@@ -59,7 +59,7 @@
 //!
 //! Everything else is pure Rust: `jpeg-decoder` (headers, and CMYK/YCCK and 12-bit JPEG
 //! pixels, with Adobe's inversion undone), `image` (PNG/GIF/WebP/BMP/TIFF decoding), our
-//! AVIF container reader and YUV→RGB conversion (`avif.rs`),
+//! AVIF container reader and YUV→RGB conversion (`avif/`),
 //! `fast_image_resize` (SIMD Lanczos3), `moxcms` (ICC incl. CMYK LUT profiles; `image` already
 //! depends on it, so it adds no crate), `png` + `exoquant` (palette PNG; the
 //! libimagequant that sharp uses is GPL-3).

@@ -30,7 +30,7 @@
 //!   decoder we rely on draws those (libvips refuses WebP canvases over 16383 and shrinks GIF
 //!   screens over 2048), and Next passes animated GIF/WebP and all BMPs through unoptimized.
 //!
-//! Not covered: JPEG (libjpeg-turbo/jpeg-decoder), AVIF (`avif.rs`), TIFF with JPEG or CCITT
+//! Not covered: JPEG (libjpeg-turbo/jpeg-decoder), AVIF (`avif/`), TIFF with JPEG or CCITT
 //! compression, and still WebP: VP8L can code a pixel in zero bits (single-symbol Huffman
 //! codes), so a valid 30-byte WebP can be 16383×16383; only the pixel limit bounds those.
 
