@@ -105,8 +105,8 @@ mod plausible;
 
 use fast_image_resize as fir;
 
+pub use avif::{avif_quality, DEFAULT_AVIF_SPEED};
 pub use contain::{faults as avif_decoder_faults, Faults as DecoderFaults, MAX_STUCK};
-pub use encode::{avif_quality, DEFAULT_AVIF_SPEED};
 pub use error::ImageError;
 pub use format::InputFormat;
 pub use negotiate::{fallback_format, negotiate_format};

@@ -4,7 +4,7 @@
 //!
 //! Modules: `container` (the box reader), `av1` (items to pixels: `av01`, grids, alpha),
 //! `yuv` (YUV → RGB), `rav1d_ffi` (the `unsafe` wrapper around rav1d's C API; the only
-//! `unsafe` here).
+//! `unsafe` here), and `encode` (AVIF output through ravif).
 //!
 //! Read: the `meta` box's primary item (`pitm`), item types (`iinf`/`infe`), locations
 //! (`iloc`, extents in the file or in `idat`), properties (`iprp`: `ispe`, `colr` nclx or ICC,
@@ -41,6 +41,7 @@
 
 mod av1;
 mod container;
+pub(crate) mod encode;
 #[allow(unsafe_code)]
 mod rav1d_ffi;
 mod yuv;
@@ -50,6 +51,7 @@ use std::fmt::Display;
 use crate::decode::{check_pixels, Header, Raster};
 use crate::ImageError;
 use container::File;
+pub use encode::{avif_quality, DEFAULT_AVIF_SPEED};
 
 fn err(reason: impl Display) -> ImageError {
   ImageError::decode("AVIF", reason)
