@@ -88,6 +88,7 @@
 //!   item. 8-bit 4:2:0/4:4:4 pixels match sharp's decode to ±1 (nearest-neighbour chroma, as
 //!   libheif does).
 
+
 mod avif;
 mod colour;
 /// Containment of the AV1 decoder's panics and hangs. Public for the crate's tests only.
@@ -99,6 +100,7 @@ mod error;
 mod format;
 mod gate;
 mod heap;
+mod jpeg_ffi;
 mod negotiate;
 mod palette;
 mod plausible;
