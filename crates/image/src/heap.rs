@@ -1,5 +1,9 @@
 //! Returning freed C-heap pages to the OS. Our C dependencies (libjpeg-turbo, mozjpeg,
 //! libwebp) allocate with the C library's malloc, not the Rust global allocator.
+//!
+//! FFI: one call to glibc's `malloc_trim(0)` (through `libc`), only on Linux with glibc; a
+//! no-op elsewhere. It has no preconditions, is thread-safe, calls nothing back and neither
+//! aborts nor `longjmp`s, so the safe wrapper has no invariant to keep.
 
 /// Called after each libjpeg decode. A progressive 5120×2880 JPEG
 /// needs a 44 MB coefficient buffer. glibc keeps such freed blocks in per-thread arenas

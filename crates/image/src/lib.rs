@@ -88,6 +88,9 @@
 //!   item. 8-bit 4:2:0/4:4:4 pixels match sharp's decode to ±1 (nearest-neighbour chroma, as
 //!   libheif does).
 
+// `unsafe` is allowed only in the FFI modules marked below (rav1d: avif/rav1d_ffi.rs,
+// libjpeg-turbo: jpeg_ffi.rs, glibc malloc_trim: heap.rs), each documented at its top.
+#![deny(unsafe_code)]
 
 mod avif;
 mod colour;
@@ -99,7 +102,9 @@ mod encode;
 mod error;
 mod format;
 mod gate;
+#[allow(unsafe_code)]
 mod heap;
+#[allow(unsafe_code)]
 mod jpeg_ffi;
 mod negotiate;
 mod palette;
