@@ -5,6 +5,11 @@
 
 use super::workload::Rng;
 
+/// The image crate's base64 encoder (its blur data URLs), compiled in from its source file so
+/// that the workspace has one encoder and this example no extra dependency.
+#[path = "../../../image/src/base64.rs"]
+mod base64;
+
 const WORDS: &[&str] = &[
   "the",
   "a",
@@ -349,7 +354,7 @@ pub fn fetch(seed: u64, items: usize, base64_body: bool) -> Vec<u8> {
     items * 7
   ));
   let body = if base64_body {
-    base64(body.as_bytes())
+    base64::encode(body.as_bytes())
   } else {
     body
   };
@@ -358,21 +363,4 @@ pub fn fetch(seed: u64, items: usize, base64_body: bool) -> Vec<u8> {
     rng.below(60), rng.below(60), hex(&mut rng, 16), hex(&mut rng, 32), rng.below(500)
   )
   .into_bytes()
-}
-
-fn base64(bytes: &[u8]) -> String {
-  const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-  for c in bytes.chunks(3) {
-    let n =
-      (c[0] as u32) << 16 | (*c.get(1).unwrap_or(&0) as u32) << 8 | *c.get(2).unwrap_or(&0) as u32;
-    for i in 0..4 {
-      if i <= c.len() {
-        out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
-      } else {
-        out.push('=');
-      }
-    }
-  }
-  out
 }
