@@ -36,9 +36,9 @@
 //! - **rav1d** (BSD-2), the Rust port of dav1d (the AV1 decoder libheif gives sharp), decodes
 //!   AVIF input; like dav1d it has x86 assembly, assembled with **nasm** (and `cc` for ARM).
 //!   There is no pure-Rust AV1 decoder of our own licence class: the safe-SIMD rav1d fork is
-//!   AGPL, the crates.io AVIF container parsers are MPL-2.0 (ours is `avif/container.rs`), and the
-//!   other AVIF decoders bind C dav1d/libaom (meson/cmake).
-//!   Its only public API is `extern "C"`, where a panic aborts the process instead of
+//!   AGPL, and the other AVIF decoders bind C dav1d/libaom (meson/cmake). The AVIF container
+//!   we read ourselves (`avif/container.rs`; the `avif` module says why).
+//!   rav1d's only public API is `extern "C"`, where a panic aborts the process instead of
 //!   unwinding (so do its `extern "C"` DSP fallbacks on its worker threads). Each AVIF decode
 //!   therefore runs contained (`contain.rs`): on a thread of its own, where a rav1d panic is
 //!   stopped in the panic hook before it unwinds, answered as `IMAGE_DECODE` ("the AV1 decoder
