@@ -13,6 +13,21 @@ const appRequire = () => createRequire(join(app, 'package.json'))
 
 /** Installs the package into the app and builds it; returns the app's build ID. */
 export function prepareExample({ log = step } = {}) {
+  installExample({ log })
+  // Our own build ID says whether the app changed since the last build.
+  const id = contentBuildId()
+  const built = join(app, '.next', 'BUILD_ID')
+  if (existsSync(built) && readFileSync(built, 'utf8').trim() === id) {
+    log(`next build: up to date (build ID ${id})`)
+  } else {
+    log('next build')
+    nextBuild(app)
+  }
+  return id
+}
+
+/** Packs this checkout and installs it into examples/app (the rest of node_modules stays). */
+export function installExample({ log = step } = {}) {
   log('install the package into examples/app (npm pack of this checkout + its .node)')
   packLocal(join(app, '.packs'))
   // npm keeps (and re-extracts from its cache, by the lockfile's integrity) an installed file:
@@ -20,23 +35,26 @@ export function prepareExample({ log = step } = {}) {
   rmSync(join(app, 'node_modules', '@rs', 'next-native'), { recursive: true, force: true })
   rmSync(join(app, 'package-lock.json'), { force: true })
   run(npm, ['install', '--no-audit', '--no-fund'], { cwd: app })
+}
 
-  // Our own build ID says whether the app changed since the last build. `next build` hashes
-  // with the app's .env files loaded (NEXT_PUBLIC_* values are inputs), so compute it the same
-  // way, in a child process so this one's env stays as it was.
+/**
+ * `next build` in `dir` (the example or a copy of it) with the Next installed there: one from
+ * elsewhere would bring its own React next to the app's (`Cannot read properties of null`).
+ */
+export function nextBuild(dir, env = {}) {
+  run(process.execPath, [createRequire(join(dir, 'package.json')).resolve('next/dist/bin/next'), 'build'], { cwd: dir, env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', ...env } })
+}
+
+/**
+ * The content build ID of `dir` as `next build` computes it: with the app's .env files loaded
+ * (NEXT_PUBLIC_* values are inputs), in a child process so this one's env stays as it was.
+ */
+export function contentBuildId(dir = app) {
   const require = appRequire()
-  const id = execNode(
-    `require(${JSON.stringify(require.resolve('@rs/next-native/env'))}).loadEnvConfig(${JSON.stringify(app)}, false, { info() {}, error() {} });
-     process.stdout.write(require(${JSON.stringify(require.resolve('@rs/next-native/build-id'))}).buildIdSync({ dir: ${JSON.stringify(app)} }))`,
+  return execNode(
+    `require(${JSON.stringify(require.resolve('@rs/next-native/env'))}).loadEnvConfig(${JSON.stringify(dir)}, false, { info() {}, error() {} });
+     process.stdout.write(require(${JSON.stringify(require.resolve('@rs/next-native/build-id'))}).buildIdSync({ dir: ${JSON.stringify(dir)} }))`,
   )
-  const built = join(app, '.next', 'BUILD_ID')
-  if (existsSync(built) && readFileSync(built, 'utf8').trim() === id) {
-    log(`next build: up to date (build ID ${id})`)
-  } else {
-    log('next build')
-    run(process.execPath, [require.resolve('next/dist/bin/next'), 'build'], { cwd: app, env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' } })
-  }
-  return id
 }
 
 function execNode(script) {
@@ -46,10 +64,11 @@ function execNode(script) {
 }
 
 /**
- * Starts the upstream API (free port) and `next start` on `port` (0: a free one). Resolves
- * once Next is ready with `{ url, upstreamUrl, stop() }`.
+ * Starts the upstream API (free port) and `next start` on `port` (0: a free one), or with
+ * `standalone` a standalone output's `node server.js` in that folder. Resolves once Next is
+ * ready with `{ url, upstreamUrl, stop() }`.
  */
-export async function serveExample({ port = 0, stdout = process.stdout, env = {}, upstreamUrl: sharedUpstream } = {}) {
+export async function serveExample({ port = 0, stdout = process.stdout, env = {}, upstreamUrl: sharedUpstream, standalone } = {}) {
   const require = appRequire()
   let upstream = { close() {} }
   let upstreamUrl = sharedUpstream
@@ -60,10 +79,11 @@ export async function serveExample({ port = 0, stdout = process.stdout, env = {}
   }
   if (port === 0) port = await freePort()
   // The environment wins over examples/app/.env, as it does in Next.
-  const server = spawn(process.execPath, [require.resolve('next/dist/bin/next'), 'start', '-p', String(port), '-H', '127.0.0.1'], {
-    cwd: app,
+  const args = standalone ? [join(standalone, 'server.js')] : [require.resolve('next/dist/bin/next'), 'start', '-p', String(port), '-H', '127.0.0.1']
+  const server = spawn(process.execPath, args, {
+    cwd: standalone ?? app,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', UPSTREAM_URL: upstreamUrl, ...env },
+    env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', UPSTREAM_URL: upstreamUrl, ...(standalone && { PORT: String(port), HOSTNAME: '127.0.0.1' }), ...env },
     detached: process.platform !== 'win32',
   })
   const stop = () =>
@@ -79,7 +99,7 @@ export async function serveExample({ port = 0, stdout = process.stdout, env = {}
     })
   server.stderr.on('data', (c) => stdout.write(c))
   await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('next start did not get ready within 60 s')), 60_000)
+    const timer = setTimeout(() => reject(new Error(`${standalone ? 'node server.js' : 'next start'} did not get ready within 60 s`)), 60_000)
     server.stdout.on('data', (chunk) => {
       stdout.write(chunk)
       if (/Ready in/i.test(String(chunk))) {
@@ -89,7 +109,7 @@ export async function serveExample({ port = 0, stdout = process.stdout, env = {}
     })
     server.once('exit', (code) => {
       clearTimeout(timer)
-      reject(new Error(`next start exited with ${code}`))
+      reject(new Error(`${standalone ? 'node server.js' : 'next start'} exited with ${code}`))
     })
   }).catch(async (err) => {
     await stop()

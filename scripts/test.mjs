@@ -12,6 +12,7 @@ const NOT_UNIT = [
   [/redis/, 'redis-server'],
   [/^next-cache/, 'next build and next start'],
   [/^e2e\./, 'next build of the example app and Chromium'],
+  [/^standalone\./, 'next build of the example app (standalone output)'],
 ]
 
 const unit = process.argv.includes('--unit')

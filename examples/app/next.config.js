@@ -20,6 +20,9 @@ module.exports = withNextNative(
       experimental: { useCache: true },
       // This app lives inside the package's repository; it is its own project.
       turbopack: { root: __dirname },
+      // `NEXT_OUTPUT=standalone next build` (the Dockerfile, the standalone test): a server.js
+      // with only the files it needs, our addon and its platform binary included by tracing.
+      ...(process.env.NEXT_OUTPUT === 'standalone' && { output: 'standalone' }),
     }
   },
   { dir: __dirname },

@@ -7,6 +7,10 @@ export default function Stats() {
   return (
     <>
       <h1>Cache stats</h1>
+      <p>
+        Rendered per request, with the server env from <code>.env*</code> as <code>next start</code> (or a standalone{' '}
+        <code>server.js</code>) loaded it: <code id="runtime-greeting">{process.env.GREETING}</code>
+      </p>
       {stats ? (
         <table id="stats">
           <tbody>
