@@ -13,6 +13,7 @@ const NOT_UNIT = [
   [/^next-cache/, 'next build and next start'],
   [/^e2e\./, 'next build of the example app and Chromium'],
   [/^standalone\./, 'next build of the example app (standalone output)'],
+  [/^deployment-id\./, 'next build (three builds of a small app)'],
 ]
 
 const unit = process.argv.includes('--unit')
