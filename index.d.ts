@@ -336,10 +336,13 @@ export interface OptimizeImageOptions {
   /**
    * `avif`, `webp`, `jpeg`, `png`, `gif` or `tiff` (or the MIME type). Default: negotiated
    * from `accept` among `formats`, else the source's format (JPEG for WebP/AVIF sources, PNG
-   * for BMP), as Next does.
+   * for BMP), as Next does (the image crate's `OutputFormat::resolve`).
    */
   format?: string
-  /** The request's `Accept` header. */
+  /**
+   * The request's `Accept` header, negotiated as Next's `getSupportedMimeType` does; one with
+   * a parameter without a value (`;x`) is refused (`ERR_IMAGE_INVALID_OPTIONS`; Next: 500).
+   */
   accept?: string
   /** The formats `accept` may select, as in next.config `images.formats`. Default `['image/webp']`. */
   formats?: Array<string>

@@ -23,9 +23,10 @@ pub struct OptimizeImageOptions {
   pub quality: Option<u32>,
   /// `avif`, `webp`, `jpeg`, `png`, `gif` or `tiff` (or the MIME type). Default: negotiated
   /// from `accept` among `formats`, else the source's format (JPEG for WebP/AVIF sources, PNG
-  /// for BMP), as Next does.
+  /// for BMP), as Next does (the image crate's `OutputFormat::resolve`).
   pub format: Option<String>,
-  /// The request's `Accept` header.
+  /// The request's `Accept` header, negotiated as Next's `getSupportedMimeType` does; one with
+  /// a parameter without a value (`;x`) is refused (`ERR_IMAGE_INVALID_OPTIONS`; Next: 500).
   pub accept: Option<String>,
   /// The formats `accept` may select, as in next.config `images.formats`. Default `['image/webp']`.
   pub formats: Option<Vec<String>>,
@@ -79,58 +80,36 @@ fn invalid(message: String) -> CodedError {
 }
 
 fn parse_format(name: &str) -> Result<core::OutputFormat, CodedError> {
-  match name
-    .trim()
-    .to_ascii_lowercase()
-    .trim_start_matches("image/")
-  {
-    "avif" => Ok(core::OutputFormat::Avif),
-    "webp" => Ok(core::OutputFormat::Webp),
-    "jpeg" | "jpg" => Ok(core::OutputFormat::Jpeg),
-    "png" => Ok(core::OutputFormat::Png),
-    "gif" => Ok(core::OutputFormat::Gif),
-    "tiff" | "tif" => Ok(core::OutputFormat::Tiff),
-    _ => Err(invalid(format!(
+  core::OutputFormat::from_name(name).ok_or_else(|| {
+    invalid(format!(
       "unsupported output format {name:?}; expected avif, webp, jpeg, png, gif or tiff"
-    ))),
-  }
+    ))
+  })
 }
 
-/// The options, resolved against the input (format negotiation needs its type).
+/// The options as the core takes them; which format applies is the core's rule
+/// ([`core::OutputFormat::resolve`]).
 fn resolve(input: &[u8], o: &OptimizeImageOptions) -> Result<core::OptimizeOptions, CodedError> {
-  let format = match &o.format {
-    Some(f) => parse_format(f)?,
-    None => {
-      let formats = match &o.formats {
-        Some(list) => list
-          .iter()
-          .map(|f| parse_format(f))
-          .collect::<Result<Vec<_>, _>>()?,
-        None => vec![core::OutputFormat::Webp],
-      };
-      match o
-        .accept
-        .as_deref()
-        .and_then(|a| core::negotiate_format(a, &formats))
-      {
-        Some(f) => f,
-        None => core::fallback_format(core::metadata(input)?.format),
-      }
-    }
-  };
+  let explicit = o.format.as_deref().map(parse_format).transpose()?;
+  let formats = o
+    .formats
+    .as_deref()
+    .map(|list| {
+      list
+        .iter()
+        .map(|f| parse_format(f))
+        .collect::<Result<Vec<_>, _>>()
+    })
+    .transpose()?;
+  let format =
+    core::OutputFormat::resolve(o.accept.as_deref(), formats.as_deref(), explicit, input)?;
   let mut opts = core::OptimizeOptions::new(o.width, format);
   if let Some(q) = o.quality {
-    opts.quality = u8::try_from(q)
-      .ok()
-      .filter(|q| (1..=100).contains(q))
-      .ok_or_else(|| invalid(format!("quality must be between 1 and 100, received {q}")))?;
+    // image_options checked 1–100; anything else would be the core's InvalidOptions.
+    opts.quality = u8::try_from(q).unwrap_or(0);
   }
   if let Some(max) = o.max_input_pixels {
-    if !(max.is_finite() && max >= 1.0) {
-      return Err(invalid(format!(
-        "maxInputPixels must be a positive number, received {max}"
-      )));
-    }
+    // image_options checked a whole number from 1.
     opts.max_input_pixels = max as u64;
   }
   Ok(opts)
