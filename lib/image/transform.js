@@ -11,7 +11,7 @@
 const { codedError } = require('../errors')
 const { getHash } = require('./etag')
 const { ImageError } = require('./image-error')
-const { JPEG, PNG, GIF, WEBP, AVIF, SVG, ICO, ICNS, TIFF, BMP, JXL, HEIC } = require('./image-type')
+const { PNG, GIF, WEBP, SVG, ICO, ICNS, BMP, JXL, HEIC, getContentType } = require('./image-type')
 const { detectContentType, isAnimated } = require('./sniff')
 
 // The addon is loaded on first use, so a config error is reported without it.
@@ -38,8 +38,6 @@ function getMaxAge(str) {
 
 const ANIMATABLE_TYPES = [WEBP, PNG, GIF]
 const BYPASS_TYPES = [SVG, ICO, ICNS, BMP, JXL, HEIC]
-// What the native encoder writes for each content type Next would ask sharp for.
-const NATIVE_FORMAT = { [AVIF]: 'avif', [WEBP]: 'webp', [JPEG]: 'jpeg', [PNG]: 'png', [GIF]: 'gif', [TIFF]: 'tiff' }
 
 async function transform(c, queue, upstream, params, previous) {
   const { href, quality, width, mimeType } = params
@@ -56,14 +54,16 @@ async function transform(c, queue, upstream, params, previous) {
   if ((ANIMATABLE_TYPES.includes(upstreamType) && isAnimated(buffer)) || BYPASS_TYPES.includes(upstreamType)) {
     return { buffer, contentType: upstreamType, maxAge, etag: upstreamEtag, upstreamEtag }
   }
-  const contentType = mimeType || (upstreamType === WEBP || upstreamType === AVIF ? JPEG : upstreamType)
   // Revalidation found the upstream unchanged: keep the previous encode (get-previously-cached-image-or-null.js).
   if (previous && previous.upstreamEtag === upstreamEtag && previous.etag !== previous.upstreamEtag) {
+    const contentType = mimeType || getContentType(previous.extension)
     return { buffer: previous.buffer, contentType, maxAge: previous.maxAge || maxAge, etag: previous.etag, upstreamEtag }
   }
   try {
-    const format = NATIVE_FORMAT[contentType.split(';')[0]]
-    if (!format) throw codedError('ERR_IMAGE_UNSUPPORTED_FORMAT', `no encoder for ${contentType}`)
+    // The negotiated type (Next keeps the Accept header's parameters on it), else nothing: the
+    // format a source gets when nothing was negotiated (JPEG for WebP/AVIF, else its own) is
+    // the native optimizer's rule (OutputFormat::resolve in crates/image), not repeated here.
+    const format = mimeType ? mimeType.split(';')[0] : undefined
     const out = await optimizeInQueue(c, queue, buffer, { width, quality, format, maxInputPixels: c.imgOptMaxInputPixels || Number.MAX_SAFE_INTEGER })
     return { buffer: out.data, contentType: out.contentType, maxAge, etag: getHash([out.data]), upstreamEtag }
   } catch (error) {
