@@ -54,6 +54,86 @@ test('format: negotiated from Accept among formats as Next does, else the source
   assert.equal(type(jpeg, { format: 'png', accept: chrome }), 'image/png', 'an explicit format wins')
 })
 
+test("format: the native rule and the route's JS copy (lib/image/accept.js) agree on every header", async () => {
+  const { negotiateMimeType } = require('../lib/image/accept')
+  const jpeg = await sharp({ create: { width: 8, height: 8, channels: 3, background: 'red' } }).jpeg().toBuffer()
+  const headers = [
+    '',
+    '*/*',
+    'image/*',
+    'image/webp',
+    'image/avif',
+    'IMAGE/AVIF',
+    'IMAGE/WEBP, image/avif;q=0.2',
+    'image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8',
+    'image/webp,*/*',
+    'image/avif;q=0,image/webp',
+    'image/avif;q=0.5, image/webp',
+    'image/avif;q=0, image/webp;q=0',
+    'image/webp;q=0.9, image/avif;q=7',
+    'image/webp;q=0.9, image/avif;q=-1',
+    'image/webp;q=0.9, image/avif;q=abc',
+    'image/webp;q=0.0001, image/avif;q=0.5',
+    'image/*;q=0.9, image/avif;q=0.5',
+    'image/*, image/webp;q=0',
+    'image/webp;level=1',
+    'image/webp;b=2;a=1, image/avif;q=0.1',
+    'image/webp;x="a, b";q=0.4, image/avif;q=0.3',
+    'image/webp;x="unterminated',
+    '\timage/webp ;  q=0.5 ,image/avif;q=0.5',
+    'nonsense;x, image/webp',
+    'text/html, image/webp;q=0.1',
+    'image/avif;q=1;x=1, image/webp',
+    'image/webp;x',
+    'image/webp;x=',
+    'image/webp;q=1=2',
+    'image/webp;',
+  ]
+  for (const formats of [['image/webp'], ['image/avif'], ['image/webp', 'image/avif'], ['image/avif', 'image/webp'], []]) {
+    for (const accept of headers) {
+      const label = `${JSON.stringify(accept)} among ${formats}`
+      let js
+      try {
+        js = negotiateMimeType(formats, accept).split(';')[0] || 'image/jpeg' // a JPEG source's fallback
+      } catch {
+        js = 'refused'
+      }
+      let rust
+      try {
+        rust = native.optimizeImageSync(jpeg, { width: 8, accept, formats }).contentType
+      } catch (err) {
+        assert.equal(err.code, 'ERR_IMAGE_INVALID_OPTIONS', label)
+        rust = 'refused'
+      }
+      assert.equal(rust, js, label)
+    }
+  }
+})
+
+test('sniffing and animation: the native answers and the route\'s JS copies (lib/image/sniff.js) agree on the fixtures', () => {
+  const { detectContentType, isAnimated } = require('../lib/image/sniff')
+  const dir = path.join(__dirname, 'fixtures', 'image-app', 'public')
+  let compared = 0
+  for (const name of fs.readdirSync(dir)) {
+    const file = path.join(dir, name)
+    if (!fs.statSync(file).isFile()) continue
+    const bytes = fs.readFileSync(file)
+    let meta
+    try {
+      meta = native.imageMetadata(bytes)
+    } catch (err) {
+      // What the native side cannot read (SVG, ICO, PDF, text, empty), the route passes
+      // through or refuses before any decode.
+      assert.ok(['ERR_IMAGE_UNSUPPORTED_FORMAT', 'ERR_IMAGE_EMPTY', 'ERR_IMAGE_DECODE'].includes(err.code), name)
+      continue
+    }
+    assert.equal(`image/${meta.format}`, detectContentType(bytes), name)
+    if (meta.format !== 'avif') assert.equal(meta.animated, isAnimated(bytes), name) // Next never asks is-animated about AVIF
+    compared++
+  }
+  assert.ok(compared >= 10, `only ${compared} fixtures compared`)
+})
+
 test('EXIF orientation is applied and dropped', async () => {
   // 200×100: left half red, right half blue; orientation 6 displays it rotated 90° clockwise.
   const raw = Buffer.alloc(200 * 100 * 3)

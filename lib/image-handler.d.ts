@@ -101,7 +101,7 @@ export declare function detectContentType(buffer: Buffer): string | null
 export declare function isAnimated(buffer: Buffer): boolean
 /** Whether Next would refuse to fetch from this address without dangerouslyAllowLocalIP. */
 export declare function isPrivateIp(ip: string): boolean
-/** `getSupportedMimeType`: the negotiated output type, or '' for "keep the source's". */
+/** `getSupportedMimeType`: the negotiated output type, or '' for "keep the source's". A malformed header (`image/webp;x`) throws ERR_INVALID_ARG_VALUE (Next: 500). */
 export declare function negotiateMimeType(formats: string[], accept?: string): string
 /** picomatch `makeRe` for next.config patterns (`dot` for pathnames). */
 export declare function globToRegExp(glob: string, dot: boolean): RegExp

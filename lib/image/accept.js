@@ -3,16 +3,22 @@
 // Accept negotiation: which output format a request gets. Mirrors `server/image-optimizer.js`
 // `getSupportedMimeType`: @hapi/accept 6 `mediaType(accept, formats)`, then Next keeps the
 // answer only if the header names it literally, so wildcards never select webp/avif.
-// Refuses a malformed parameter (`;x`, `;x=`) by throwing BadAcceptHeader as hapi's Boom
-// does (the handler answers 500), and arguments of the wrong type (ERR_INVALID_ARG_TYPE).
+// Refuses a malformed parameter (`;x`, `;x=`) as hapi's Boom does (the handler answers 500),
+// with ERR_INVALID_ARG_VALUE, and arguments of the wrong type (ERR_INVALID_ARG_TYPE).
+//
+// The same rule, step for step, is crates/image/src/negotiate.rs (`negotiate_mime_type`),
+// which `optimizeImage({ accept, formats })` uses. This copy stays in JS for one reason: the
+// route needs the answer for its cache key before it has fetched anything, and no binding
+// exposes the native rule on its own (a new export needs its rows in
+// __test__/bad-arguments.test.js first). __test__/image.test.js runs both over the same
+// headers, so they cannot drift apart.
 
-const { invalidArgType, validateString } = require('../errors')
-
-class BadAcceptHeader extends Error {}
+const { invalidArgType, invalidArgValue, validateString } = require('../errors')
 
 const VALID_MEDIA = /^(?:\*\/\*)|(?:[\w!#$%&'*+\-.^`|~]+\/\*)|(?:[\w!#$%&'*+\-.^`|~]+\/[\w!#$%&'*+\-.^`|~]+)$/
 
 function hapiMediaTypes(header, preferences) {
+  const original = header
   const quoted = {}
   header = header || '*/*'
   if (header.includes('"')) {
@@ -36,7 +42,7 @@ function hapiMediaTypes(header, preferences) {
     let target = 'params'
     for (const param of params) {
       const kv = param.split('=')
-      if (kv.length !== 2 || !kv[1]) throw new BadAcceptHeader('Invalid accept header')
+      if (kv.length !== 2 || !kv[1]) throw invalidArgValue('accept', 'is an invalid Accept header (a parameter without a value)', original)
       let value = kv[1]
       if (kv[0] === 'q' || kv[0] === 'Q') {
         target = 'exts'
@@ -102,7 +108,7 @@ function hapiMediaTypes(header, preferences) {
   return out
 }
 
-/** Next's `getSupportedMimeType`: throws BadAcceptHeader (→ 500) like @hapi/accept's Boom. */
+/** Next's `getSupportedMimeType`: a malformed header throws (→ 500) as @hapi/accept's Boom does. */
 function negotiateMimeType(formats, accept = '') {
   if (!Array.isArray(formats) || !formats.every((f) => typeof f === 'string')) throw invalidArgType('formats', 'an array of strings', formats)
   validateString(accept, 'accept')

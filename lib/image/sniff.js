@@ -6,6 +6,13 @@
 // is-animated 1.2, which `server/image-optimizer/transform.js` asks before resizing.
 // Refuses an argument that is not a Buffer/Uint8Array (ERR_INVALID_ARG_TYPE) or is detached
 // (ERR_INVALID_ARG_VALUE); any bytes get an answer, null when they are no known type.
+//
+// crates/image/src/format.rs sniffs and detects animation too, for its decoders and
+// `imageMetadata().animated`. These copies are the route's on purpose: Next decides 400,
+// passthrough and bypass from the bytes before any decode, for bytes whose header the native
+// side cannot parse too (is-animated answers for a truncated GIF; imageMetadata throws), and
+// with image-detector's wider table (SVG anywhere in the first 1000 bytes, HEIF brands).
+// __test__/image.test.js checks both give the same answers on the fixtures.
 
 const { validateBytes } = require('../errors')
 const { JPEG, PNG, GIF, WEBP, AVIF, SVG, ICO, ICNS, TIFF, BMP, JXL, HEIC, JP2, PDF } = require('./image-type')

@@ -1,5 +1,11 @@
-//! Magic-byte sniffing (Next 16.4.6 `detectContentType`) and animation detection
+//! Magic-byte sniffing (Next 16.4.6 `detectContentType`'s magic table) and animation detection
 //! (Next's `is-animated` heuristics, so our answer matches its passthrough decision).
+//!
+//! The image route's own copies are in `lib/image/sniff.js`: the route answers Next's exact
+//! content type for *any* bytes (its 400s, SVG/ICO/BMP passthrough and is-animated check come
+//! before any decode, and must not fail on a header we cannot parse), while [`sniff`] here only
+//! picks a decoder and refuses the rest by name, and [`Metadata::animated`](crate::Metadata)
+//! needs a readable header. `__test__/image.test.js` checks the two agree on the fixtures.
 
 use crate::ImageError;
 
