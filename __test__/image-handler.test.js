@@ -485,6 +485,37 @@ test('queue: with concurrency 1 every request is still served', async (t) => {
   assert.deepEqual(results.map((r) => [r.status, r.headers['content-type']]), Array(4).fill([200, 'image/webp']))
 })
 
+test('queue: the concurrency option is the one bound on encodes (with 1, never two at once)', async (t) => {
+  // Every encode goes through the binding's optimizeImage; count the calls in flight.
+  const original = native.optimizeImage
+  let inFlight = 0
+  let peak = 0
+  let calls = 0
+  native.optimizeImage = async (...args) => {
+    calls++
+    peak = Math.max(peak, ++inFlight)
+    try {
+      return await original(...args)
+    } finally {
+      inFlight--
+    }
+  }
+  t.after(() => {
+    native.optimizeImage = original
+  })
+  for (const concurrency of [1, 2]) {
+    const h = handlerFor({ concurrency, qualities: null })
+    t.after(() => h.close())
+    ;[calls, peak] = [0, 0]
+    const qualities = [41, 42, 43, 44, 45, 46]
+    const results = await Promise.all(qualities.map((quality) => get(h, q('/photo.jpg', 64, quality), { accept: 'image/webp' })))
+    assert.deepEqual(results.map((r) => r.status), Array(qualities.length).fill(200))
+    assert.equal(calls, qualities.length, 'one encode per request')
+    // Six requests arrive together; the queue lets at most `concurrency` reach the binding.
+    assert.ok(peak >= 1 && peak <= concurrency, `concurrency ${concurrency}: ${peak} encodes at once`)
+  }
+})
+
 test('loader: URLs for the route and for an image service', () => {
   assert.equal(typeof imageLoader, 'function')
   assert.equal(imageLoader.default, imageLoader)
