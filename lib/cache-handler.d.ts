@@ -16,7 +16,8 @@ declare namespace NextNativeCacheHandler {
     hotMemory?: number
     /**
      * The shared Redis tier (Redis or Valkey, single node or Cluster). Default: on when
-     * `REDIS_URL` is set (with `REDIS_KEY_PREFIX`, `REDIS_TIMEOUT_MS`); `false` turns it off.
+     * `REDIS_URL` is set (with `REDIS_KEY_PREFIX`, `REDIS_TIMEOUT_MS`, `REDIS_MAX_ENTRY_BYTES`);
+     * `false` turns it off.
      * The client (ioredis) is loaded only when this is in use.
      */
     redis?: false | RedisOptions
@@ -45,6 +46,12 @@ declare namespace NextNativeCacheHandler {
     timeout?: number
     /** Longest TTL of an entry in Redis, seconds (entries without `expire` get this). Default 30 days. */
     maxTtl?: number
+    /**
+     * Largest entry written to Redis, bytes (encoded size: for an optimized image, about its
+     * file size). Larger entries stay in each instance's memory and disk tiers. Default
+     * `REDIS_MAX_ENTRY_BYTES`, else 16 MiB; 0 keeps every entry out of Redis (tags are still shared).
+     */
+    maxEntryBytes?: number
   }
 
   /** The native store's counters (`hits` include the hot tier's), plus the JS tiers'. */

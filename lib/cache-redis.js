@@ -15,8 +15,12 @@
 //
 // Layout (prefix P, default "next-native:", REDIS_KEY_PREFIX or `redis.keyPrefix`):
 //   P e{}:<store key>   hash { m: lastModified, x: expireAt (0 = none), t: tags JSON, v: codec
-//                       bytes }, PEXPIREAT = expireAt capped at maxTtl. The "{}" makes Cluster
-//                       hash the whole key even when a 'use cache' key contains braces.
+//                       bytes, c: SHA-1 of v (base64) }, PEXPIREAT = expireAt capped at maxTtl.
+//                       The "{}" makes Cluster hash the whole key even when a 'use cache' key
+//                       contains braces. An entry whose fields do not parse or whose v does not
+//                       match c (truncated, corrupt, written by hand, or by a version before
+//                       the checksum) is a miss and is deleted, unless rewritten meanwhile.
+//                       Entries larger than maxEntryBytes (default 16 MiB) are not written.
 //   {P t}:states        hash tag -> "staleAt:expiredAt" (ms, 0 = none), merged like
 //                       `TagState::merge` (crates/cache/src/tags.rs).
 //   {P t}:log           sorted set tag -> Redis server time of its last change: catch-up reads
@@ -28,14 +32,17 @@
 // a reader checks them against the tag records when it loads them into its own store.
 
 const { EventEmitter } = require('node:events')
-const { randomBytes } = require('node:crypto')
-const { codedError } = require('./errors')
+const { createHash, randomBytes } = require('node:crypto')
+const { codedError, validateInteger } = require('./errors')
 
 const DEFAULT_PREFIX = 'next-native:'
 const DEFAULT_TIMEOUT_MS = 150
 // Entries without an `expire` (or Next's "infinite" one) still leave Redis by themselves:
 // 30 days, the `max` cacheLife profile's revalidate period.
 const DEFAULT_MAX_TTL_S = 30 * 24 * 3600
+// Larger entries (e.g. big optimized images) stay in the instance's memory and disk tiers:
+// one such value would cost every reader its transfer time, and Redis its memory.
+const DEFAULT_MAX_ENTRY_BYTES = 16 * 1024 * 1024
 // After a failure, requests skip Redis this long instead of each paying the timeout.
 const COOL_DOWN_MS = 1000
 // Safety net for lost pub/sub messages (pub/sub is at most once): pull the tag log this often.
@@ -50,9 +57,16 @@ const PULL_PAGE = 5000
 const SET_IF_NEWER = `
 local cur = redis.call('HGET', KEYS[1], 'm')
 if cur and tonumber(cur) > tonumber(ARGV[1]) then return 0 end
-redis.call('HSET', KEYS[1], 'm', ARGV[1], 'x', ARGV[2], 't', ARGV[3], 'v', ARGV[4])
+redis.call('HSET', KEYS[1], 'm', ARGV[1], 'x', ARGV[2], 't', ARGV[3], 'v', ARGV[4], 'c', ARGV[6])
 redis.call('PEXPIREAT', KEYS[1], ARGV[5])
 return 1`
+
+// Deletes an entry found damaged, unless it was rewritten since it was read (m and c differ).
+const DROP_IF_SAME = `
+local m = redis.call('HGET', KEYS[1], 'm') or ''
+local c = redis.call('HGET', KEYS[1], 'c') or ''
+if m == ARGV[1] and c == ARGV[2] then return redis.call('DEL', KEYS[1]) end
+return 0`
 
 // KEYS: states, log. ARGV: now, channel, origin, then (tag, staleAt, expiredAt) triples.
 // Merges with the stored state (TagState::merge), logs the tag at server time, publishes.
@@ -97,6 +111,39 @@ return out`
 
 class RedisUnavailable extends Error {}
 
+/** The integrity check stored beside an entry's bytes. */
+function checksum(bytes) {
+  return createHash('sha1').update(bytes).digest('base64')
+}
+
+/** An entry's hash fields as read, or null when any is missing, malformed or does not match its checksum. */
+function parseEntry(m, x, t, v, c) {
+  if (!m || !x || !t || !v || !c) return null
+  const lastModified = Number(m.toString())
+  const expireAt = Number(x.toString())
+  if (!Number.isSafeInteger(lastModified) || lastModified < 0 || !Number.isSafeInteger(expireAt) || expireAt < 0) return null
+  let tags
+  try {
+    tags = JSON.parse(t.toString())
+  } catch {
+    return null
+  }
+  if (!Array.isArray(tags) || !tags.every((tag) => typeof tag === 'string')) return null
+  if (checksum(v) !== c.toString()) return null
+  return { value: v, lastModified, expireAt: expireAt > 0 ? expireAt : null, tags }
+}
+
+/** `redis.maxEntryBytes`, else REDIS_MAX_ENTRY_BYTES, else 16 MiB: bytes, 0 = no entries in Redis. */
+function maxEntryBytesOf(redis, env) {
+  if (redis.maxEntryBytes !== undefined) return validateInteger(redis.maxEntryBytes, 'redis.maxEntryBytes')
+  const raw = env.REDIS_MAX_ENTRY_BYTES
+  if (raw === undefined || raw === '') return DEFAULT_MAX_ENTRY_BYTES
+  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(Number(raw))) {
+    throw codedError('ERR_INVALID_ARG_VALUE', `redis: REDIS_MAX_ENTRY_BYTES must be a whole number of bytes (0 keeps every entry out of Redis), received ${JSON.stringify(raw)}`, TypeError)
+  }
+  return Number(raw)
+}
+
 function withTimeout(promise, ms, what) {
   let timer
   const timeout = new Promise((_, reject) => {
@@ -124,7 +171,7 @@ function resolveConfig(redis, env = process.env) {
   const fail = (msg) => {
     throw codedError('ERR_INVALID_ARG_VALUE', `redis: ${msg}`, TypeError)
   }
-  if (typeof redis !== 'object') fail('must be false or an object { url | client | cluster, keyPrefix?, timeout?, maxTtl? }')
+  if (typeof redis !== 'object') fail('must be false or an object { url | client | cluster, keyPrefix?, timeout?, maxTtl?, maxEntryBytes? }')
   const { url, client, cluster } = redis
   if ([url, client, cluster].filter((v) => v !== undefined).length !== 1) fail('give exactly one of url, client, cluster')
   if (url !== undefined && typeof url !== 'string') fail('url must be a string')
@@ -136,7 +183,8 @@ function resolveConfig(redis, env = process.env) {
   if (!(Number.isFinite(timeout) && timeout > 0)) fail(`timeout must be a positive number of milliseconds, received ${timeout}`)
   const maxTtl = redis.maxTtl ?? DEFAULT_MAX_TTL_S
   if (!(Number.isFinite(maxTtl) && maxTtl > 0)) fail(`maxTtl must be a positive number of seconds, received ${maxTtl}`)
-  return { url, client, cluster, clusterOptions: redis.clusterOptions, keyPrefix, timeout, maxTtl }
+  const maxEntryBytes = maxEntryBytesOf(redis, env)
+  return { url, client, cluster, clusterOptions: redis.clusterOptions, keyPrefix, timeout, maxTtl, maxEntryBytes }
 }
 
 /**
@@ -167,6 +215,8 @@ class RedisTier extends EventEmitter {
     this.pulling = null
     this.queued = null
     this.closed = false
+    this.maxEntryBytes = config.maxEntryBytes ?? DEFAULT_MAX_ENTRY_BYTES
+    this.warned = new Set() // once-per-process notices (oversized, damaged entries)
 
     const Redis = require('ioredis')
     // Fail fast while disconnected instead of queueing behind a dead socket; reconnect
@@ -188,7 +238,7 @@ class RedisTier extends EventEmitter {
       ? this.client.duplicate(undefined, { enableOfflineQueue: true })
       : this.client.duplicate({ enableOfflineQueue: true, commandTimeout: undefined })
 
-    for (const [name, lua, keys] of [['nnSetIfNewer', SET_IF_NEWER, 1], ['nnRevalidate', REVALIDATE, 2], ['nnPull', PULL, 2]]) {
+    for (const [name, lua, keys] of [['nnSetIfNewer2', SET_IF_NEWER, 1], ['nnDropIfSame', DROP_IF_SAME, 1], ['nnRevalidate', REVALIDATE, 2], ['nnPull', PULL, 2]]) {
       if (typeof this.client[name] !== 'function') this.client.defineCommand(name, { numberOfKeys: keys, lua })
     }
 
@@ -335,23 +385,50 @@ class RedisTier extends EventEmitter {
     try {
       if (!(await this.awaitFirstConnection())) return null
       if (!this.synced) await withTimeout(this.syncedOnce, this.timeout, 'initial tag sync')
-      const [m, x, t, v] = await this.run('get', () => this.client.hmgetBuffer(this.entryPrefix + key, 'm', 'x', 't', 'v'))
-      if (!m || !v) return null
-      const expireAt = Number(x.toString())
-      return { value: v, lastModified: Number(m.toString()), expireAt: expireAt > 0 ? expireAt : null, tags: JSON.parse(t.toString()) }
+      const fields = await this.run('get', () => this.client.hmgetBuffer(this.entryPrefix + key, 'm', 'x', 't', 'v', 'c'))
+      if (fields.every((f) => f === null)) return null
+      const entry = parseEntry(...fields)
+      if (!entry) this.drop(key, fields[0], fields[4])
+      return entry
     } catch {
       return null
     }
   }
 
-  /** Writes the entry unless Redis holds a newer one. Resolves true if written. */
+  /**
+   * A damaged entry (truncated, corrupt, or written without a checksum): logged once, then
+   * deleted in the background unless it was rewritten since, so the next regeneration's
+   * write lands even if the damaged `m` claims to be newer.
+   */
+  drop(key, m, c) {
+    this.notice('damaged', `ignoring a damaged entry in Redis (${key}): truncated, corrupt or without a checksum; it is served as a miss and deleted`)
+    const args = [this.entryPrefix + key, m ? m.toString() : '', c ? c.toString() : '']
+    this.run('drop', () => this.client.nnDropIfSame(...args)).catch(() => {})
+  }
+
+  notice(id, message) {
+    if (this.warned.has(id)) return
+    this.warned.add(id)
+    this.log(message)
+  }
+
+  /**
+   * Writes the entry unless Redis holds a newer one. Resolves true if written; false when not
+   * (Redis away, a newer entry there, already expired, or larger than `maxEntryBytes`: such
+   * an entry stays in this instance's own tiers, and the first one is logged).
+   */
   async set(key, bytes, tags, lastModified, expireAt, now) {
+    if (bytes.length > this.maxEntryBytes) {
+      this.notice('too-large', `not writing ${key} to Redis: ${bytes.length} bytes is above redis.maxEntryBytes (${this.maxEntryBytes}); entries this large stay in each instance's memory and disk tiers (logged once)`)
+      return false
+    }
     const ttlEnd = Math.min(expireAt ?? Infinity, now + this.config.maxTtl * 1000)
     if (!(ttlEnd > now)) return false
     try {
       if (!(await this.awaitFirstConnection())) return false
+      const sum = checksum(bytes)
       const written = await this.run('set', () =>
-        this.client.nnSetIfNewer(this.entryPrefix + key, String(lastModified), String(expireAt ?? 0), JSON.stringify(tags), bytes, String(Math.ceil(ttlEnd))),
+        this.client.nnSetIfNewer2(this.entryPrefix + key, String(lastModified), String(expireAt ?? 0), JSON.stringify(tags), bytes, String(Math.ceil(ttlEnd)), sum),
       )
       return written === 1
     } catch {
@@ -439,6 +516,6 @@ class RedisTier extends EventEmitter {
 }
 
 // The Lua scripts, for __test__/tag-merge.test.js (one merge table for the store, Redis and the hot tier).
-const SCRIPTS = { setIfNewer: SET_IF_NEWER, revalidate: REVALIDATE, pull: PULL }
+const SCRIPTS = { setIfNewer: SET_IF_NEWER, dropIfSame: DROP_IF_SAME, revalidate: REVALIDATE, pull: PULL }
 
-module.exports = { RedisTier, resolveConfig, DEFAULT_PREFIX, DEFAULT_TIMEOUT_MS, SCRIPTS }
+module.exports = { RedisTier, resolveConfig, checksum, DEFAULT_PREFIX, DEFAULT_TIMEOUT_MS, DEFAULT_MAX_ENTRY_BYTES, SCRIPTS }
