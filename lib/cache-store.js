@@ -142,7 +142,7 @@ class CacheStore {
     }
     if (this.disk) {
       const entry = await this.disk.get(this.diskKey(key, scope), now).catch((err) => this.diskProblem(err))
-      if (entry) return this.fromBelow(key, entry, extraTags, now)
+      if (entry) return this.fromBelow(key, entry, extraTags, now, undefined, 'disk')
       const { corrupt } = this.disk.stats()
       if (corrupt > this.diskCorrupt) {
         this.diskCorrupt = corrupt
@@ -152,26 +152,44 @@ class CacheStore {
     if (!this.remote) return null
     const entry = await this.remote.get(key)
     if (!entry) return null
-    hit = this.fromBelow(key, entry, extraTags, now)
+    hit = this.fromBelow(key, entry, extraTags, now, undefined, 'Redis')
     if (hit && this.disk) this.persist(key, entry.value, entry.tags, entry.lastModified, entry.expireAt, scope)
     return hit
   }
 
   /**
    * An entry read from a lower tier (`{ value, tags, lastModified, expireAt }`, `value` the
-   * codec bytes; `record`, when the caller has it decoded already): judged by the native
-   * store against the same tag records as the entries in memory, kept in memory when live,
-   * and returned decoded from its own bytes (not read back out of the store).
+   * codec bytes; `record`, when the caller has it decoded already; `tier` names the source
+   * in the warning if it does not decode): judged by the native store against the same tag
+   * records as the entries in memory, kept in memory when live, and returned decoded from its
+   * own bytes (not read back out of the store).
    */
-  fromBelow(key, entry, extraTags, now, record) {
+  fromBelow(key, entry, extraTags, now, record, tier) {
     const expireAt = entry.expireAt ?? null
     const freshness = this.native.judge(entry.tags, entry.lastModified, expireAt ?? undefined, extraTags, now)
     if (!freshness) return null
+    // Decoded before anything keeps it: an entry this version cannot read is a miss, never
+    // promoted into memory (nor, from Redis, written to disk).
+    if (record === undefined && (record = this.decoded(entry, tier)) === undefined) return null
     // A newer local write that raced the read wins.
     if (!this.promote(key, entry, now)) return this.get(key, extraTags, now)
-    const result = { record: record ?? decode(entry.value), lastModified: entry.lastModified, expireAt, tags: entry.tags, stale: freshness === 'stale' }
+    const result = { record, lastModified: entry.lastModified, expireAt, tags: entry.tags, stale: freshness === 'stale' }
     if (!result.stale) this.hot.put(key, result, entry.value.length)
     return result
+  }
+
+  /**
+   * The record of an entry read from a lower tier, or undefined (a miss, logged once) when
+   * its bytes do not decode: a newer entry format (a rolling upgrade), or damage that the
+   * tier's own checksum did not see.
+   */
+  decoded(entry, tier) {
+    try {
+      return decode(entry.value)
+    } catch (err) {
+      warnOnce(`undecodable:${tier}:${err && err.code}`, `an entry from ${tier} could not be decoded (${err && err.message}); served as a miss`)
+      return undefined
+    }
   }
 
   /** Keeps an entry from a lower tier in this store; false when a newer local write raced the read. */
