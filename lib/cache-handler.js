@@ -52,6 +52,25 @@ function staleView(hit, record, ctx) {
   return { lastModified: -1, cacheControl: undefined } // before 16.4: Next's "revalidate now"
 }
 
+/**
+ * An IMAGE entry as Next's image optimizer can send it (`images.customCacheHandler: true`,
+ * 16.2+; `next/dist/server/image-optimizer.js`): a non-empty Buffer, string etag and
+ * extension. Anything else under an image key is a miss, as Next's own disk cache treats an
+ * empty or unreadable file, so Next regenerates it and the write replaces it in every tier.
+ */
+function isImageValue(value) {
+  return (
+    value !== null &&
+    typeof value === 'object' &&
+    value.kind === 'IMAGE' &&
+    Buffer.isBuffer(value.buffer) &&
+    value.buffer.length > 0 &&
+    typeof value.etag === 'string' &&
+    typeof value.extension === 'string' &&
+    (value.revalidate === undefined || typeof value.revalidate === 'number')
+  )
+}
+
 function checkKey(key, ctx) {
   validateString(key, 'key')
   if (ctx === null || typeof ctx !== 'object') throw invalidArgType('ctx', 'an object', ctx)
@@ -118,6 +137,10 @@ function create(options = {}) {
           return null
         }
         const { record } = hit
+        if (ctx.kind === 'IMAGE' && !isImageValue(record.value)) {
+          warnOnce(`bad-image:${key}`, `the cached image ${key} is not a well-formed IMAGE entry; serving a miss`)
+          return null
+        }
         const view = hit.stale ? staleView(hit, record, ctx) : { lastModified: hit.lastModified, cacheControl: record.cacheControl }
         const result = { lastModified: view.lastModified, value: record.value }
         // 16.4+: lets this and other instances know the entry's lifetime after a restart.
