@@ -14,6 +14,7 @@ const NOT_UNIT = [
   [/^e2e\./, 'next build of the example app and Chromium'],
   [/^standalone\./, 'next build of the example app (standalone output)'],
   [/^deployment-id\./, 'next build (three builds of a small app)'],
+  [/^next-versions/, 'npm install of Next 15.5 and 14.2, next build and next start'],
 ]
 
 const unit = process.argv.includes('--unit')
