@@ -131,17 +131,22 @@ function wrapConfig(config, o, next) {
   if (o.cache) {
     out.cacheHandler ??= require.resolve('./cache-handler')
     // 'use cache': `cacheHandlers` from 16, `experimental.cacheHandlers` in 15.
+    // An entry set to undefined counts as unset, as for cacheHandler: Next's completed config
+    // (what an adapter's modifyConfig gets) has `default`/`remote`/`static` keys, undefined
+    // unless NEXT_*_CACHE_HANDLER_PATH is set.
     if (atLeast(v, 15)) {
       const handlers = require.resolve('./cache-handlers')
-      const defaults = { default: handlers, remote: handlers }
-      if (atLeast(v, 16)) out.cacheHandlers = { ...defaults, ...config.cacheHandlers }
-      else experimental.cacheHandlers = { ...defaults, ...config.experimental?.cacheHandlers }
+      const withDefaults = (given) => ({ ...given, default: given?.default ?? handlers, remote: given?.remote ?? handlers })
+      if (atLeast(v, 16)) out.cacheHandlers = withDefaults(config.cacheHandlers)
+      else experimental.cacheHandlers = withDefaults(config.experimental?.cacheHandlers)
     }
   }
 
+  // `distDirRoot`: Next's completed config for `next dev` has distDir `.next/dev`.
+  const distDir = out.distDirRoot ?? out.distDir
   if (o.buildId && out.generateBuildId === undefined) {
     const options = { ...o.buildId, dir: o.dir }
-    if (out.distDir && options.distDir === undefined) options.distDir = out.distDir
+    if (distDir && options.distDir === undefined) options.distDir = distDir
     // Called by `next build` only, so `next start` never hashes the project.
     out.generateBuildId = () => require('./build-id').buildId(options)
   }
@@ -155,7 +160,7 @@ function wrapConfig(config, o, next) {
     }
     // NEXT_DEPLOYMENT_ID in the environment overrides next.config in Next itself.
     const options = { ...o.buildId, dir: o.dir }
-    if (out.distDir && options.distDir === undefined) options.distDir = out.distDir
+    if (distDir && options.distDir === undefined) options.distDir = distDir
     out.deploymentId = require('./build-id').deploymentIdSync(options)
   }
 
@@ -182,4 +187,18 @@ function withNextNative(nextConfig = {}, options = {}) {
   return wrapConfig(nextConfig, o, next)
 }
 
+/**
+ * The adapter's modifyConfig (lib/adapter.js): the same rules as `withNextNative(config)`
+ * with default options, applied to the config Next has completed (defaults filled in).
+ * `nextVersion` and `projectDir` are what Next passes to modifyConfig.
+ */
+function applyDefaultRules(config, { nextVersion, projectDir } = {}) {
+  const o = resolveOptions(projectDir === undefined ? {} : { dir: projectDir })
+  const next = typeof nextVersion === 'string' ? { version: nextVersion, v: parseVersion(nextVersion) } : installedNext(o.dir)
+  checkBinary()
+  return wrapConfig(config, o, next)
+}
+
 module.exports = { withNextNative }
+// For lib/adapter.js only; not enumerable, so not part of the `./config` export surface.
+Object.defineProperty(module.exports, 'internal', { value: { PACKAGE, applyDefaultRules, checkBinary } })
