@@ -15,6 +15,7 @@ const NOT_UNIT = [
   [/^standalone\./, 'next build of the example app (standalone output)'],
   [/^deployment-id\./, 'next build (three builds of a small app)'],
   [/^next-versions/, 'npm install of Next 15.5 and 14.2, next build and next start'],
+  [/^next-adapter/, 'next build and next start (three builds of a small app)'],
 ]
 
 const unit = process.argv.includes('--unit')
