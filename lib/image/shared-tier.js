@@ -1,0 +1,347 @@
+'use strict'
+
+// The shared tier (issue #17): optimized images in Redis (or Valkey), under the disk cache,
+// so a fleet of instances optimizes each image once. Loaded only when Redis is configured
+// (config.js: `redis`, else REDIS_URL); the ioredis client is required lazily here.
+// Refuses nothing and never throws into a request: every Redis call is bounded by the
+// configured timeout, and any failure (slow, down, a corrupt entry) makes that request
+// behave as a single instance would: optimize locally.
+//
+// Keys (prefix P from REDIS_KEY_PREFIX / `redis.keyPrefix`, as for the page cache):
+//   P img:<hash>        the entry: see encode() below. <hash> is sha256 (base64url) of the
+//                       JSON of [entry format, package version, native version, href, sha256
+//                       of the source bytes, width, quality, output MIME type]: everything
+//                       that changes the output, so replicas agree without talking and a new
+//                       encoder never serves an old one's bytes. The source's *content* hash,
+//                       not its ETag: a local file's ETag is its mtime, which differs between
+//                       replicas, and CDN nodes may send different ETags for the same bytes.
+//   P img:<hash>:lease  single flight: `SET NX PX leaseTtl` with a random token, extended
+//                       every leaseTtl/3 while its holder works and deleted (if still ours)
+//                       when it is done, so it expires within leaseTtl if its holder dies.
+// Entries live for `redis.maxTtl` (30 days by default, as page entries): the key names the
+// exact source bytes, so an entry never goes wrong, only unused. Freshness (max-age, when to
+// recheck the source) stays with each instance's disk cache.
+//
+// Flow (resolve): GET; hit → done. Miss → take the lease; taken → GET once more (a holder may
+// just have finished), optimize, SET (unless over maxEntryBytes, or a result that is not an
+// encode: the original bytes after a failed encode, or a passthrough type), release. Lease
+// held elsewhere → poll (GET, then try the lease: a released or expired one is taken) every
+// 20–100 ms, up to waitTimeout; then optimize locally. Redis unavailable at any step →
+// optimize locally, and skip Redis for COOL_DOWN_MS so later requests do not each pay the
+// timeout.
+
+const crypto = require('node:crypto')
+
+const FORMAT_VERSION = 1
+const MAGIC = Buffer.from('NNIM')
+const HEADER_BYTES = 32 // magic 4, version 1, reserved 3, meta length u32, body length u32, checksum 16
+const COOL_DOWN_MS = 1000
+
+// Compare-and-delete / compare-and-extend: only the holder's token touches the lease.
+const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`
+const EXTEND = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`
+
+class Unavailable extends Error {}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+
+function withTimeout(promise, ms, what) {
+  let timer
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Unavailable(`${what} timed out after ${ms} ms`)), ms)
+  })
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+}
+
+const checksum = (meta, body) => crypto.createHash('sha256').update(meta).update(body).digest().subarray(0, 16)
+
+/** An entry as stored: header (magic, version, lengths, checksum of meta and body), JSON meta, image bytes. */
+function encode(value) {
+  const meta = Buffer.from(JSON.stringify({ contentType: value.contentType, extension: value.extension, etag: value.etag, maxAge: value.maxAge }))
+  const header = Buffer.alloc(HEADER_BYTES)
+  MAGIC.copy(header, 0)
+  header.writeUInt8(FORMAT_VERSION, 4)
+  header.writeUInt32BE(meta.length, 8)
+  header.writeUInt32BE(value.buffer.length, 12)
+  checksum(meta, value.buffer).copy(header, 16)
+  return Buffer.concat([header, meta, value.buffer])
+}
+
+/** The entry, or null for anything that is not exactly what encode() wrote (truncated, corrupt, foreign). */
+function decode(raw) {
+  if (!Buffer.isBuffer(raw) || raw.length < HEADER_BYTES) return null
+  if (!raw.subarray(0, 4).equals(MAGIC) || raw.readUInt8(4) !== FORMAT_VERSION) return null
+  const metaLength = raw.readUInt32BE(8)
+  const bodyLength = raw.readUInt32BE(12)
+  if (raw.length !== HEADER_BYTES + metaLength + bodyLength || bodyLength === 0) return null
+  const meta = raw.subarray(HEADER_BYTES, HEADER_BYTES + metaLength)
+  const buffer = raw.subarray(HEADER_BYTES + metaLength)
+  if (!checksum(meta, buffer).equals(raw.subarray(16, 32))) return null
+  let m
+  try {
+    m = JSON.parse(meta.toString())
+  } catch {
+    return null
+  }
+  if (!m || typeof m.extension !== 'string' || typeof m.etag !== 'string' || typeof m.contentType !== 'string' || !Number.isFinite(m.maxAge)) return null
+  return { buffer, contentType: m.contentType, extension: m.extension, etag: m.etag, maxAge: m.maxAge }
+}
+
+/** The optimizer's version: this package's and the native addon's (whose encoders make the bytes). */
+function optimizerVersion() {
+  const pkg = require('../../package.json').version
+  const native = require('../../index.js').nativeInfo().version
+  return `${pkg}/${native}`
+}
+
+class SharedTier {
+  /**
+   * @param {object} config  config.js's `c.redis`: cache-redis.js resolveConfig's fields plus
+   *   maxEntryBytes, leaseTtl and waitTimeout (ms)
+   * @param {object} logger  `{ warn? }`
+   */
+  constructor(config, logger) {
+    this.config = config
+    this.timeout = config.timeout
+    this.logger = logger
+    this.prefix = `${config.keyPrefix}img:`
+    this.version = optimizerVersion()
+    this.healthy = true
+    this.skipUntil = 0
+    this.closed = false
+    this.stats = { hits: 0, misses: 0, corrupt: 0, stored: 0, tooLarge: 0, leasesWon: 0, waited: 0, waitedHits: 0, waitTimeouts: 0, errors: 0 }
+
+    const Redis = require('ioredis')
+    const retryStrategy = (n) => Math.min(50 * 2 ** n, 2000)
+    const base = { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000, commandTimeout: Math.max(config.timeout, 1000), retryStrategy }
+    if (config.client) {
+      this.client = config.client
+      this.owned = false
+    } else if (config.cluster) {
+      this.client = new Redis.Cluster(config.cluster, { enableOfflineQueue: false, clusterRetryStrategy: retryStrategy, ...config.clusterOptions, redisOptions: { ...base, ...config.clusterOptions?.redisOptions } })
+      this.owned = true
+    } else {
+      this.client = new Redis(config.url, base)
+      this.owned = true
+    }
+    for (const [name, lua] of [['nnImgRelease', RELEASE], ['nnImgExtend', EXTEND]]) {
+      if (typeof this.client[name] !== 'function') this.client.defineCommand(name, { numberOfKeys: 1, lua })
+    }
+    this.onError = (err) => this.down(err)
+    this.onClose = () => !this.closed && this.down(new Error('connection closed'))
+    this.onReady = () => this.up()
+    this.client.on('error', this.onError)
+    this.client.on('close', this.onClose)
+    this.client.on('ready', this.onReady)
+    this.everReady = this.client.status === 'ready'
+    this.firstReady = new Promise((resolve) => {
+      if (this.everReady) return resolve()
+      this.client.once('ready', () => {
+        this.everReady = true
+        resolve()
+      })
+    })
+  }
+
+  /** The Redis key of an image: everything that changes the output (see the top of this file). */
+  keyFor({ href, width, quality, mimeType }, source) {
+    const sourceHash = crypto.createHash('sha256').update(source).digest('base64url')
+    const id = JSON.stringify([FORMAT_VERSION, this.version, href, sourceHash, width, quality, mimeType || ''])
+    return this.prefix + crypto.createHash('sha256').update(id).digest('base64url')
+  }
+
+  get available() {
+    return !this.closed && this.client.status === 'ready' && Date.now() >= this.skipUntil
+  }
+
+  /** Logs the first failure of an outage, not every failing request. */
+  down(err) {
+    this.skipUntil = Date.now() + COOL_DOWN_MS
+    if (!this.healthy) return
+    this.healthy = false
+    this.logger.warn?.(`next-native image: Redis unavailable (${err && err.message}); optimizing per instance until it is back`)
+  }
+
+  up() {
+    this.skipUntil = 0
+    if (this.healthy) return
+    this.healthy = true
+    this.logger.warn?.('next-native image: Redis reachable again')
+  }
+
+  /** One bounded call; throws Unavailable (and starts a cool-down) on any failure. */
+  async run(what, fn, ms = this.timeout) {
+    if (!this.available) {
+      // A fresh instance whose client is still connecting waits for it, bounded; after that
+      // (or during a cool-down) Redis is skipped at once.
+      if (this.closed || this.everReady || Date.now() < this.skipUntil) throw new Unavailable(`${what}: not connected`)
+      await withTimeout(this.firstReady, this.timeout, 'first connection').catch(() => {})
+      if (!this.available) {
+        this.down(new Error('not connected'))
+        throw new Unavailable(`${what}: not connected`)
+      }
+    }
+    try {
+      const result = await withTimeout(fn(), ms, what)
+      this.up()
+      return result
+    } catch (err) {
+      this.stats.errors++
+      // Redis answered, with an error (WRONGTYPE: a key someone else wrote): it is up.
+      if (err && err.name === 'ReplyError') throw err
+      this.down(err)
+      throw err instanceof Unavailable ? err : new Unavailable(`${what}: ${err && err.message}`)
+    }
+  }
+
+  /** The entry, or null (a miss; a corrupt or truncated entry is a miss too). Throws Unavailable. */
+  async get(key) {
+    let raw
+    try {
+      raw = await this.run('get', () => this.client.getBuffer(key))
+    } catch (err) {
+      if (!(err && err.name === 'ReplyError')) throw err
+      raw = undefined // not a string: not ours, a miss (SET replaces it)
+    }
+    if (raw === null) return null
+    const entry = decode(raw)
+    if (!entry) {
+      this.stats.corrupt++
+      this.logger.warn?.(`next-native image: ignoring a corrupt or truncated entry in Redis (${key}); it will be overwritten`)
+    }
+    return entry
+  }
+
+  /** Stores an encode unless it is over maxEntryBytes. Never throws; true if stored. */
+  async set(key, value) {
+    if (value.buffer.length > this.config.maxEntryBytes) {
+      this.stats.tooLarge++
+      return false
+    }
+    const bytes = encode(value)
+    try {
+      // Big entries get time to travel: the timeout plus 1 ms per 64 KiB.
+      await this.run('set', () => this.client.set(key, bytes, 'PX', Math.ceil(this.config.maxTtl * 1000)), this.timeout + Math.ceil(bytes.length / 65536))
+      this.stats.stored++
+      return true
+    } catch {
+      return false
+    }
+  }
+
+  /** A lease token if we took the lease, else null. Throws Unavailable. */
+  async acquire(key) {
+    const token = crypto.randomBytes(12).toString('base64url')
+    const ok = await this.run('lease', () => this.client.set(`${key}:lease`, token, 'PX', this.config.leaseTtl, 'NX'))
+    return ok === 'OK' ? token : null
+  }
+
+  /** Keeps the lease alive while its holder works; returns the function that stops it. */
+  hold(key, token) {
+    const timer = setInterval(() => {
+      this.run('extend lease', () => this.client.nnImgExtend(`${key}:lease`, token, String(this.config.leaseTtl))).catch(() => {})
+    }, Math.max(10, Math.floor(this.config.leaseTtl / 3)))
+    timer.unref()
+    return () => clearInterval(timer)
+  }
+
+  async release(key, token) {
+    await this.run('release lease', () => this.client.nnImgRelease(`${key}:lease`, token)).catch(() => {})
+  }
+
+  /**
+   * The shared result for `key`, computing it with `compute()` at most once across the fleet
+   * when all goes well. Returns `{ value, hit }`: hit when the value came from Redis.
+   * `shareable(value)` says whether a computed value may be stored.
+   */
+  async resolve(key, compute, shareable) {
+    let token = null
+    try {
+      const entry = await this.get(key)
+      if (entry) {
+        this.stats.hits++
+        return { value: entry, hit: true }
+      }
+      this.stats.misses++
+      token = await this.acquire(key)
+      if (token) {
+        const again = await this.get(key)
+        if (again) {
+          await this.release(key, token)
+          this.stats.hits++
+          return { value: again, hit: true }
+        }
+      } else {
+        const waited = await this.waitFor(key)
+        if (waited.entry) {
+          this.stats.hits++
+          return { value: waited.entry, hit: true }
+        }
+        token = waited.token
+      }
+    } catch {
+      // Redis trouble (only Redis calls above): this request optimizes on its own, and a
+      // lease it took just expires.
+    }
+    if (!token) {
+      // Unavailable, or a holder that did not deliver in time: optimize here, share if we can.
+      const value = await compute()
+      if (this.available && shareable(value)) await this.set(key, value)
+      return { value, hit: false }
+    }
+    this.stats.leasesWon++
+    const stop = this.hold(key, token)
+    try {
+      const value = await compute()
+      if (shareable(value)) await this.set(key, value)
+      return { value, hit: false }
+    } finally {
+      stop()
+      await this.release(key, token)
+    }
+  }
+
+  /** Polls for another instance's result; `{ entry }`, `{ token }` (the lease came free) or `{}` (gave up). */
+  async waitFor(key) {
+    this.stats.waited++
+    const deadline = Date.now() + this.config.waitTimeout
+    let delay = 20
+    for (;;) {
+      const left = deadline - Date.now()
+      if (left <= 0) break
+      await sleep(Math.min(delay, left))
+      delay = Math.min(Math.round(delay * 1.5), 100)
+      const entry = await this.get(key)
+      if (entry) {
+        this.stats.waitedHits++
+        return { entry }
+      }
+      const token = await this.acquire(key)
+      if (token) {
+        const again = await this.get(key)
+        if (again) {
+          await this.release(key, token)
+          this.stats.waitedHits++
+          return { entry: again }
+        }
+        return { token }
+      }
+    }
+    this.stats.waitTimeouts++
+    return {}
+  }
+
+  snapshot() {
+    return { healthy: this.healthy, ...this.stats }
+  }
+
+  async close() {
+    this.closed = true
+    this.client.off('error', this.onError)
+    this.client.off('close', this.onClose)
+    this.client.off('ready', this.onReady)
+    if (this.owned) this.client.disconnect()
+  }
+}
+
+module.exports = { SharedTier, encode, decode, FORMAT_VERSION, HEADER_BYTES }
