@@ -64,6 +64,61 @@ export interface ImageHandlerConfig {
   fetchTimeoutInSeconds?: number
   /** Where errors and "served unoptimized" warnings go; default `console`. */
   logger?: { error?: (...args: unknown[]) => void; warn?: (...args: unknown[]) => void }
+  /**
+   * Share optimized images with other instances through Redis (or Valkey): one instance
+   * optimizes an image, the others read it. Default: on when `REDIS_URL` is set (with
+   * `REDIS_KEY_PREFIX`, `REDIS_TIMEOUT_MS`, `REDIS_MAX_ENTRY_BYTES`); `true` requires it;
+   * `false` turns it off. The client (ioredis) is loaded only when this is in use.
+   */
+  redis?: boolean | ImageRedisOptions
+}
+
+/** The cache handler's Redis options (url, client or cluster: else `REDIS_URL`), plus single flight. */
+export interface ImageRedisOptions {
+  /** `redis://[:password@]host:port[/db]` or `rediss://…` (TLS). Default `REDIS_URL`. */
+  url?: string
+  /** Startup nodes of a Redis Cluster (ioredis `Cluster` nodes). */
+  cluster?: Array<string | { host: string; port: number }>
+  /** Extra ioredis `ClusterOptions`. */
+  clusterOptions?: Record<string, unknown>
+  /** An ioredis `Redis` or `Cluster` you created (used as is, not closed by `close()`). */
+  client?: unknown
+  /** Key prefix (keys are `<prefix>img:…`). Default `REDIS_KEY_PREFIX`, else `next-native:`; no braces. */
+  keyPrefix?: string
+  /** Longest any one Redis call may take, ms; then the request carries on alone. Default `REDIS_TIMEOUT_MS`, else 150. */
+  timeout?: number
+  /** TTL of an image in Redis, seconds. Default 30 days. */
+  maxTtl?: number
+  /** Larger optimized images stay on each instance's disk only. Default `REDIS_MAX_ENTRY_BYTES`, else 16 MiB. */
+  maxEntryBytes?: number
+  /** The single-flight lease, ms: renewed while its holder works, so it expires this long after a holder dies. Default 2000. */
+  leaseTtl?: number
+  /** Longest a request waits for another instance's result before optimizing itself, ms. Default `imgOptTimeoutInSeconds`, at most 5000. */
+  waitTimeout?: number
+}
+
+/** `handler.stats()`. */
+export interface ImageHandlerStats {
+  /** Transforms run by this handler (encodes, plus passthroughs and failed encodes served as they came). */
+  transforms: number
+  /** The shared tier's counters; null without Redis. */
+  redis: null | {
+    healthy: boolean
+    hits: number
+    misses: number
+    /** Entries in Redis that were truncated or corrupt (each a miss, then overwritten). */
+    corrupt: number
+    stored: number
+    /** Results over maxEntryBytes, kept out of Redis. */
+    tooLarge: number
+    leasesWon: number
+    /** Requests that waited for another instance's result; of them, served by it / gave up. */
+    waited: number
+    waitedHits: number
+    waitTimeouts: number
+    /** Failed or timed-out Redis calls. */
+    errors: number
+  }
 }
 
 export interface ImageHandlerResult {
@@ -79,8 +134,10 @@ export interface ImageHandler {
   node(req: IncomingMessage, res: ServerResponse): Promise<void>
   /** Transport-neutral core: method, `?url=…&w=…&q=…`, and a header getter. */
   handle(method: string, search: string, header: (name: string) => string | null | undefined): Promise<ImageHandlerResult>
-  /** Waits for background revalidations, then closes pooled upstream connections. */
+  /** Waits for background revalidations, then closes pooled upstream connections and the Redis client. */
   close(): Promise<void>
+  /** Counters: transforms run here and the shared (Redis) tier's. */
+  stats(): ImageHandlerStats
   /** The resolved configuration. */
   readonly config: Readonly<Required<ImageHandlerConfig>>
 }

@@ -16,6 +16,7 @@
 //   config.js, patterns.js   next.config `images`: defaults, checks, normalised patterns
 //   validate.js, accept.js   the query (`validateParams`) and the output format (Accept)
 //   disk-cache.js            cache key, on-disk entries, LRU bound
+//   shared-tier.js           with Redis configured: entries shared by a fleet, single flight
 //   fetch-external.js        remote sources (pinned DNS, private-IP refusal: private-ip.js)
 //   fetch-local.js           local sources, read from publicDir / distDir/static
 //   transform.js, queue.js   sniffing (sniff.js), bypass rules, the native encode, its bound
@@ -34,6 +35,10 @@
 //   are not sources, and files added after start are found (Next lists `public/` once).
 // - The disk cache lives in `<distDir>/cache/next-native-images` (same layout as Next's
 //   `cache/images`, but a separate directory so Next's own LRU ledger never sees it).
+// - With Redis configured (`redis`, else REDIS_URL), a disk miss fetches the source, then
+//   asks the shared tier (shared-tier.js) before optimizing: a hit there is stored on disk and
+//   served with X-Nextjs-Cache: HIT; a miss is optimized by one instance of the fleet while
+//   the others wait for its result (bounded), and Redis trouble means optimizing locally.
 
 const { validateFunction, validateString } = require('./errors')
 const { getExtension } = require('./image/image-type')
@@ -49,6 +54,7 @@ const { fetchLocalImage } = require('./image/fetch-local')
 const { Queue } = require('./image/queue')
 const { transform } = require('./image/transform')
 const { DiskCache, getCacheKey } = require('./image/disk-cache')
+const { SharedTier } = require('./image/shared-tier')
 const { contentDisposition, internalServerError, sendResponse, textResponse } = require('./image/response')
 const { createNodeHandler, createWebHandler, toNodeHandler } = require('./image/transport')
 
@@ -63,14 +69,35 @@ function createImageHandler(config) {
   const agents = createAgents()
   const pending = new Map() // cache key → in-flight lookup (identical requests computed once)
   const revalidating = new Map() // cache key → background revalidation
+  const shared = c.redis ? new SharedTier(c.redis, c.logger) : null
+  const counts = { transforms: 0 }
   cache.ready.catch((err) => c.logger.error?.(`next-native image: cache init failed: ${err.message}`))
 
+  async function transformHere(upstream, params, previous) {
+    counts.transforms++
+    const result = await transform(c, queue, upstream, params, previous)
+    return { ...result, extension: getExtension(result.contentType) }
+  }
+
+  /** The entry for a request; `shared` when it came from Redis (another instance's encode). */
   async function produce(params, previous) {
     const upstream = params.isAbsolute
       ? await fetchExternalImage(c, agents, params.href, c.maximumRedirects)
       : await fetchLocalImage(c, params.href)
-    const result = await transform(c, queue, upstream, params, previous)
-    return { ...result, extension: getExtension(result.contentType) }
+    // Without Redis, or when a revalidation finds the source unchanged (transform keeps the
+    // previous encode): no shared tier.
+    if (!shared || (previous && previous.upstreamEtag === upstream.etag && previous.etag !== previous.upstreamEtag)) {
+      return transformHere(upstream, params, previous)
+    }
+    const { value, hit } = await shared.resolve(
+      shared.keyFor(params, upstream.buffer),
+      () => transformHere(upstream, params, previous),
+      // Only real encodes are shared: not the original bytes after a failed encode (short
+      // TTL, maybe only this instance's timeout) nor passthrough types (nothing to save).
+      (v) => !v.error && v.etag !== v.upstreamEtag,
+    )
+    // This instance's own upstream ETag, so its revalidations compare like with like.
+    return hit ? { ...value, upstreamEtag: upstream.etag, shared: true } : value
   }
 
   async function produceAndStore(key, params, previous) {
@@ -94,7 +121,8 @@ function createImageHandler(config) {
       revalidateInBackground(key, params, cached)
       return { ...cached, xCache: 'STALE' }
     }
-    return { ...(await produceAndStore(key, params, null)), xCache: 'MISS' }
+    const value = await produceAndStore(key, params, null)
+    return { ...value, xCache: value.shared ? 'HIT' : 'MISS' }
   }
 
   /** The transport-neutral core: `{ status, headers: [name, value][], body: Buffer | null }`. */
@@ -131,12 +159,15 @@ function createImageHandler(config) {
   const handler = createWebHandler(handle)
   handler.handle = handle
   handler.node = createNodeHandler(c, handle)
-  /** Waits for background revalidations and closes pooled upstream connections. */
+  /** Waits for background revalidations and closes pooled upstream connections (and Redis). */
   handler.close = async function close() {
     await Promise.allSettled([...revalidating.values(), ...pending.values(), cache.ready])
     agents.http.destroy()
     agents.https.destroy()
+    await shared?.close()
   }
+  /** Counters: transforms run here, and the shared tier's (null without Redis). */
+  handler.stats = () => ({ transforms: counts.transforms, redis: shared ? shared.snapshot() : null })
   handler.config = c
   return handler
 }

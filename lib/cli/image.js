@@ -23,6 +23,11 @@ Options:
   --config <file>       JSON: next.config \`images\` options, bare or as { "images": {...} }
   -h, --help            this text
 
+Environment:
+  REDIS_URL             share optimized images with other instances through Redis: each
+                        image is optimized once per fleet (with REDIS_KEY_PREFIX,
+                        REDIS_TIMEOUT_MS, REDIS_MAX_ENTRY_BYTES, as for the cache handler)
+
 SIGTERM/SIGINT: stop accepting connections, finish the requests in flight, exit 0.
 `
 

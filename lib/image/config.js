@@ -3,7 +3,7 @@
 // Config: next.config `images` as Next 16.4 resolves it. Mirrors `server/config-shared.js`
 // (the defaults), `server/config-schema.ts` (the ranges) and `server/config.js` (the
 // normalisation of localPatterns / remotePatterns), plus our own keys (publicDir, distDir,
-// cacheDir, concurrency, fetchTimeoutInSeconds, logger). Refuses, with ERR_INVALID_ARG_TYPE
+// cacheDir, concurrency, fetchTimeoutInSeconds, logger, redis). Refuses, with ERR_INVALID_ARG_TYPE
 // or ERR_INVALID_ARG_VALUE and the key's name, any value Next's schema would reject, a
 // non-safe integer, and patterns with glob syntax we do not match (see patterns.js).
 
@@ -13,6 +13,8 @@ const { codedError, describeReceived, invalidArgType } = require('../errors')
 const { AVIF, WEBP } = require('./image-type')
 const { globToRegExp } = require('./patterns')
 
+// Largest optimized image put in Redis; bigger ones stay on each instance's disk.
+const DEFAULT_MAX_ENTRY_BYTES = 16 * 1024 * 1024
 
 const DEFAULTS = {
   deviceSizes: [640, 750, 828, 1080, 1200, 1920, 2048, 3840],
@@ -133,7 +135,48 @@ function resolveConfig(config = {}) {
   c.fetchTimeoutInSeconds = c.fetchTimeoutInSeconds ?? 7
   c.basePath = c.basePath ?? ''
   c.logger = c.logger ?? console
+  c.redis = resolveRedis(c.redis, c, bad, process.env)
   return c
+}
+
+/**
+ * The shared tier (lib/image/shared-tier.js): `redis` false → none; unset or null → REDIS_URL
+ * if set; true → REDIS_URL, which must be set; an object → lib/cache-redis.js's options (url |
+ * client | cluster, keyPrefix, timeout, maxTtl; REDIS_URL when none of url, client, cluster
+ * is given; REDIS_KEY_PREFIX, REDIS_TIMEOUT_MS; maxEntryBytes or REDIS_MAX_ENTRY_BYTES, default
+ * 16 MiB) plus leaseTtl (ms, default 2000) and waitTimeout (ms, default imgOptTimeoutInSeconds capped at 5 s).
+ */
+function resolveRedis(redis, c, bad, env) {
+  if (redis === false) return null
+  const shape = '{ url | client | cluster, keyPrefix?, timeout?, maxTtl?, maxEntryBytes?, leaseTtl?, waitTimeout? }'
+  if (redis === undefined || redis === null) {
+    if (!env.REDIS_URL) return null
+    redis = {}
+  } else if (redis === true) {
+    if (!env.REDIS_URL) throw bad('redis: true needs the REDIS_URL environment variable (or give redis: { url })')
+    redis = {}
+  } else if (typeof redis !== 'object' || Array.isArray(redis)) {
+    throw bad(`redis must be true, false or an object ${shape}. Received ${describeReceived(redis)}`)
+  }
+  if (redis.url === undefined && redis.client === undefined && redis.cluster === undefined) {
+    if (!env.REDIS_URL) throw bad(`redis needs one of url, client or cluster (or the REDIS_URL environment variable): ${shape}`)
+    redis = { ...redis, url: env.REDIS_URL }
+  }
+  let base
+  try {
+    base = require('../cache-redis').resolveConfig(redis, env)
+  } catch (err) {
+    throw codedError(err.code ?? 'ERR_INVALID_ARG_VALUE', `createImageHandler: ${err.message}`, TypeError)
+  }
+  const isInt = (n, min) => Number.isSafeInteger(n) && n >= min
+  // cache-redis.js reads redis.maxEntryBytes / REDIS_MAX_ENTRY_BYTES (the page cache's cap too).
+  const maxEntryBytes = base.maxEntryBytes ?? redis.maxEntryBytes ?? DEFAULT_MAX_ENTRY_BYTES
+  if (!isInt(maxEntryBytes, 0)) throw bad(`redis.maxEntryBytes must be an integer number of bytes from 0. Received ${describeReceived(maxEntryBytes)}`)
+  const leaseTtl = redis.leaseTtl ?? 2000
+  if (!isInt(leaseTtl, 1)) throw bad(`redis.leaseTtl must be an integer number of milliseconds from 1. Received ${describeReceived(redis.leaseTtl)}`)
+  const waitTimeout = redis.waitTimeout ?? Math.min(Math.round(c.imgOptTimeoutInSeconds * 1000), 5000)
+  if (!isInt(waitTimeout, 0)) throw bad(`redis.waitTimeout must be an integer number of milliseconds from 0. Received ${describeReceived(redis.waitTimeout)}`)
+  return { ...base, maxEntryBytes, leaseTtl, waitTimeout }
 }
 
 module.exports = { DEFAULTS, resolveConfig }

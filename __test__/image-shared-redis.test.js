@@ -1,0 +1,403 @@
+'use strict'
+
+// The image handler's shared tier (lib/image/shared-tier.js, issue #17): two
+// createImageHandler instances in this process, each with its own disk cache, sharing one
+// throwaway redis-server. Optimizations are counted with `handler.stats().transforms`.
+// Cases: a shared hit, concurrent requests optimized once, a dead lease holder, Redis down
+// or slow, corrupt and truncated entries written by hand, an over-cap image, the options,
+// and `next-native image serve` with REDIS_URL.
+
+const test = require('node:test')
+const assert = require('node:assert/strict')
+const { spawn } = require('node:child_process')
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+const { startRedis, redisServerBinary, freePort } = require('./fixtures/redis-server')
+const { startFaultProxy } = require('./fixtures/fault-proxy')
+
+const native = require('../index.js')
+const { createImageHandler } = require('../lib/image-handler.js')
+const { SharedTier, decode, encode } = require('../lib/image/shared-tier.js')
+
+const ROOT = path.join(__dirname, '..')
+const PUBLIC = path.join(__dirname, 'fixtures', 'image-app', 'public')
+const skip = !redisServerBinary() && 'redis-server not installed (apt-get install -y redis-server)'
+const silent = { error() {}, warn() {} }
+
+const tmpDirs = []
+function tmpDir() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nn-image-redis-'))
+  tmpDirs.push(dir)
+  return dir
+}
+
+let redis
+let raw // an ioredis client for looking at (and damaging) entries by hand
+let prefixes = 0
+const handlers = []
+
+test.before(async () => {
+  if (skip) return
+  redis = await startRedis()
+  const Redis = require('ioredis')
+  raw = new Redis(redis.url)
+})
+test.after(async () => {
+  await Promise.allSettled(handlers.map((h) => h.close()))
+  raw?.disconnect()
+  await redis?.stop()
+  for (const dir of tmpDirs) fs.rmSync(dir, { recursive: true, force: true })
+})
+
+/** A fresh key prefix per test, so tests never see each other's entries. */
+const freshPrefix = () => `nn-img-test-${process.pid}-${prefixes++}:`
+
+function instance(redisOptions, extra = {}) {
+  const h = createImageHandler({ publicDir: PUBLIC, cacheDir: tmpDir(), logger: silent, redis: redisOptions, ...extra })
+  handlers.push(h)
+  return h
+}
+
+/** Two instances (own disk caches) on one Redis. */
+function pair(options = {}) {
+  const keyPrefix = freshPrefix()
+  const redisOptions = { url: redis.url, keyPrefix, ...options }
+  return { a: instance(redisOptions), b: instance(redisOptions), keyPrefix, redisOptions }
+}
+
+async function get(handler, search, accept = 'image/webp') {
+  const t0 = performance.now()
+  const res = await handler.handle('GET', search, (name) => (name === 'accept' ? accept : null))
+  const headers = Object.fromEntries(res.headers.map(([k, v]) => [k.toLowerCase(), v]))
+  return { status: res.status, headers, body: res.body, ms: performance.now() - t0 }
+}
+
+async function imageKeys(keyPrefix) {
+  return (await raw.keys(`${keyPrefix}img:*`)).sort()
+}
+
+/** The shared key of a local image, computed as the handler does. */
+function sharedKey(redisOptions, { href, width, quality = 75, mimeType = 'image/webp' }) {
+  const tier = new SharedTier({ timeout: 150, keyPrefix: redisOptions.keyPrefix, url: redis.url, maxTtl: 60, maxEntryBytes: 1, leaseTtl: 1, waitTimeout: 0 }, silent)
+  const key = tier.keyFor({ href, width, quality, mimeType }, fs.readFileSync(path.join(PUBLIC, href.slice(1))))
+  tier.close()
+  return key
+}
+
+test('shared hit: B serves the bytes A optimized, without optimizing', { skip }, async () => {
+  const { a, b, keyPrefix } = pair()
+  const first = await get(a, '?url=/photo.jpg&w=64&q=75')
+  assert.equal(first.status, 200)
+  assert.equal(first.headers['x-nextjs-cache'], 'MISS')
+  assert.equal(a.stats().transforms, 1)
+  const meta = await native.imageMetadata(first.body)
+  assert.equal(meta.format, 'webp')
+  assert.equal(meta.width, 64)
+  // One entry, no lease left behind.
+  const keys = await imageKeys(keyPrefix)
+  assert.equal(keys.length, 1, keys.join(', '))
+  assert.ok(!keys[0].endsWith(':lease'))
+  assert.ok(decode(await raw.getBuffer(keys[0])))
+
+  const second = await get(b, '?url=/photo.jpg&w=64&q=75')
+  assert.equal(second.status, 200)
+  assert.equal(second.headers['x-nextjs-cache'], 'HIT')
+  assert.equal(b.stats().transforms, 0, 'B did not optimize')
+  assert.deepEqual(second.body, first.body)
+  assert.equal(second.headers.etag, first.headers.etag)
+  assert.equal(second.headers['content-type'], 'image/webp')
+  assert.equal(b.stats().redis.hits, 1)
+
+  // Now on B's disk: served from there without asking Redis.
+  const third = await get(b, '?url=/photo.jpg&w=64&q=75')
+  assert.equal(third.headers['x-nextjs-cache'], 'HIT')
+  assert.equal(b.stats().redis.hits, 1)
+  assert.equal(b.stats().redis.misses, 0)
+})
+
+test('keys: width, quality, format, source bytes and optimizer version all change the key; replicas agree', { skip }, async () => {
+  const { a, b, keyPrefix, redisOptions } = pair()
+  await get(a, '?url=/photo.jpg&w=64&q=75')
+  await get(b, '?url=/photo.jpg&w=128&q=75')
+  await get(b, '?url=/photo.jpg&w=64&q=75', 'image/png') // no negotiated format: JPEG out
+  assert.equal((await imageKeys(keyPrefix)).length, 3)
+  assert.equal(a.stats().transforms + b.stats().transforms, 3)
+
+  const expected = sharedKey(redisOptions, { href: '/photo.jpg', width: 64 })
+  assert.ok((await imageKeys(keyPrefix)).includes(expected), 'the handler stores under the documented key')
+  const tier = new SharedTier({ ...a.config.redis, url: redis.url }, silent)
+  const params = { href: '/photo.jpg', width: 64, quality: 75, mimeType: 'image/webp' }
+  const src = fs.readFileSync(path.join(PUBLIC, 'photo.jpg'))
+  const base = tier.keyFor(params, src)
+  assert.equal(base, expected)
+  assert.notEqual(tier.keyFor({ ...params, quality: 50 }, src), base)
+  assert.notEqual(tier.keyFor({ ...params, mimeType: 'image/avif' }, src), base)
+  assert.notEqual(tier.keyFor(params, Buffer.concat([src, Buffer.from([0])])), base, 'the source content is part of the key')
+  assert.notEqual(tier.keyFor({ ...params, href: '/photo.v2.jpg' }, src), base)
+  assert.match(tier.version, /^\d+\.\d+\.\d+.*\/\d+\.\d+\.\d+/)
+  tier.version = '99.0.0/99.0.0'
+  assert.notEqual(tier.keyFor(params, src), base, 'a new optimizer version is a new key')
+  await tier.close()
+})
+
+test('concurrent requests for the same uncached image on A and B: one optimization', { skip }, async () => {
+  const { a, b, keyPrefix } = pair()
+  const search = '?url=/photo.jpg&w=128&q=75'
+  const results = await Promise.all([get(a, search), get(b, search), get(a, search), get(b, search)])
+  for (const r of results) assert.equal(r.status, 200)
+  assert.equal(a.stats().transforms + b.stats().transforms, 1, `A ${a.stats().transforms}, B ${b.stats().transforms}`)
+  for (const r of results.slice(1)) assert.deepEqual(r.body, results[0].body)
+  assert.equal((await native.imageMetadata(results[0].body)).width, 128)
+  const keys = await imageKeys(keyPrefix)
+  assert.equal(keys.length, 1, `no lease left behind: ${keys.join(', ')}`)
+  const waiter = a.stats().transforms === 1 ? b : a
+  assert.equal(waiter.stats().redis.waited, 1)
+})
+
+test('a dead lease holder: the waiter gives up after waitTimeout and optimizes', { skip }, async () => {
+  const { b, redisOptions } = pair({ waitTimeout: 400 })
+  const key = sharedKey(redisOptions, { href: '/photo.jpg', width: 64 })
+  // A holder that took the lease and died: nobody extends or releases it, no result comes.
+  await raw.set(`${key}:lease`, 'dead-holder', 'PX', 60_000)
+  const r = await get(b, '?url=/photo.jpg&w=64&q=75')
+  assert.equal(r.status, 200)
+  assert.equal(r.headers['x-nextjs-cache'], 'MISS')
+  assert.equal(b.stats().transforms, 1)
+  assert.equal(b.stats().redis.waitTimeouts, 1)
+  assert.ok(r.ms >= 380, `waited ${r.ms} ms`)
+  assert.ok(r.ms < 5000, `took ${r.ms} ms`)
+  assert.equal((await native.imageMetadata(r.body)).format, 'webp')
+  // Its result is shared all the same.
+  assert.ok(decode(await raw.getBuffer(key)))
+})
+
+test('a dead lease holder: its lease expires and a waiter takes it over before waitTimeout', { skip }, async () => {
+  const { b, redisOptions } = pair({ waitTimeout: 10_000 })
+  const key = sharedKey(redisOptions, { href: '/photo.jpg', width: 128 })
+  await raw.set(`${key}:lease`, 'dead-holder', 'PX', 300)
+  const r = await get(b, '?url=/photo.jpg&w=128&q=75')
+  assert.equal(r.status, 200)
+  assert.equal(b.stats().transforms, 1)
+  assert.equal(b.stats().redis.leasesWon, 1)
+  assert.equal(b.stats().redis.waitTimeouts, 0)
+  assert.ok(r.ms < 5000, `took ${r.ms} ms`)
+  assert.equal(await raw.exists(`${key}:lease`), 0, 'released')
+})
+
+test('Redis down: requests succeed per instance, without waiting on Redis', { skip }, async () => {
+  // Nothing listens on this port.
+  const closed = await freePort()
+  const h = instance({ url: `redis://127.0.0.1:${closed}`, keyPrefix: freshPrefix(), timeout: 100 })
+  const r = await get(h, '?url=/photo.jpg&w=64&q=75')
+  assert.equal(r.status, 200)
+  assert.equal(r.headers['x-nextjs-cache'], 'MISS')
+  assert.equal((await native.imageMetadata(r.body)).width, 64)
+  assert.equal(h.stats().transforms, 1)
+  assert.equal(h.stats().redis.healthy, false)
+  const again = await get(h, '?url=/photo.jpg&w=128&q=75')
+  assert.equal(again.status, 200)
+
+  // A Redis that dies under a running pair.
+  const own = await startRedis()
+  try {
+    const keyPrefix = freshPrefix()
+    const a = instance({ url: own.url, keyPrefix, timeout: 100 })
+    const b = instance({ url: own.url, keyPrefix, timeout: 100 })
+    assert.equal((await get(a, '?url=/photo.jpg&w=64&q=75')).headers['x-nextjs-cache'], 'MISS')
+    assert.equal((await get(b, '?url=/photo.jpg&w=64&q=75')).headers['x-nextjs-cache'], 'HIT')
+    await own.kill()
+    const t0 = performance.now()
+    const results = await Promise.all([get(a, '?url=/photo.jpg&w=128&q=75'), get(b, '?url=/photo.jpg&w=128&q=75')])
+    for (const res of results) {
+      assert.equal(res.status, 200)
+      assert.equal((await native.imageMetadata(res.body)).width, 128)
+    }
+    assert.equal(a.stats().transforms, 2)
+    assert.equal(b.stats().transforms, 1, 'each instance optimized for itself')
+    assert.ok(performance.now() - t0 < 3000, `took ${performance.now() - t0} ms`)
+  } finally {
+    await own.stop()
+  }
+})
+
+test('Redis slower than the timeout: no request waits for it', { skip }, async () => {
+  const own = await startRedis()
+  const proxy = await startFaultProxy(own.port)
+  try {
+    const keyPrefix = freshPrefix()
+    const a = instance({ url: proxy.url, keyPrefix, timeout: 100 })
+    // Connected and warm first (a fresh client waits, bounded, for its first connection).
+    assert.equal((await get(a, '?url=/photo.jpg&w=64&q=75')).status, 200)
+    proxy.latency(3000)
+    const r = await get(a, '?url=/photo.jpg&w=128&q=75')
+    assert.equal(r.status, 200)
+    assert.equal((await native.imageMetadata(r.body)).width, 128)
+    assert.ok(r.ms < 2500, `waited ${r.ms} ms on a Redis answering after 3000 ms`)
+    assert.equal(a.stats().redis.healthy, false)
+    proxy.latency(0)
+  } finally {
+    await proxy.close()
+    await own.stop()
+  }
+})
+
+test('corrupt or truncated entries in Redis are misses, then overwritten', { skip }, async () => {
+  const { a, keyPrefix, redisOptions } = pair()
+  const first = await get(a, '?url=/photo.jpg&w=64&q=75')
+  const key = sharedKey(redisOptions, { href: '/photo.jpg', width: 64 })
+  const good = await raw.getBuffer(key)
+  assert.ok(decode(good))
+  const flipped = Buffer.from(good)
+  flipped[flipped.length - 10] ^= 0xff
+  const badMeta = Buffer.from(good)
+  badMeta[40] ^= 0xff
+  const damaged = {
+    truncated: good.subarray(0, good.length - 100),
+    'header only': good.subarray(0, 20),
+    'flipped body byte': flipped,
+    'flipped meta byte': badMeta,
+    'not ours': Buffer.from('RIFF....WEBPVP8 not an entry at all'),
+    empty: Buffer.alloc(0),
+    'bad JSON meta, valid checksum': (() => {
+      const e = encode({ buffer: Buffer.from('xx'), contentType: 'image/webp', extension: 'webp', etag: 'e', maxAge: 1 })
+      return Buffer.concat([e.subarray(0, 32), Buffer.from('{"a":1}'.padEnd(e.length - 34)), e.subarray(-2)])
+    })(),
+  }
+  for (const [what, bytes] of Object.entries(damaged)) {
+    assert.equal(decode(bytes), null, what)
+    await raw.set(key, bytes)
+    const b = instance(redisOptions) // a fresh disk cache: it must ask Redis
+    const r = await get(b, '?url=/photo.jpg&w=64&q=75')
+    assert.equal(r.status, 200, what)
+    assert.equal(r.headers['x-nextjs-cache'], 'MISS', what)
+    assert.equal(b.stats().transforms, 1, `${what}: optimized, not served`)
+    assert.deepEqual(r.body, first.body, what)
+    const meta = await native.imageMetadata(r.body)
+    assert.equal(meta.format, 'webp', what)
+    assert.equal(meta.width, 64, what)
+    const now = await raw.getBuffer(key)
+    assert.ok(decode(now), `${what}: overwritten with a valid entry`)
+    assert.deepEqual(decode(now).buffer, first.body, what)
+  }
+  // Not even a string: a hash someone wrote under the key (Redis answers WRONGTYPE).
+  await raw.del(key)
+  await raw.hset(key, 'v', 'x')
+  const b = instance(redisOptions)
+  const r = await get(b, '?url=/photo.jpg&w=64&q=75')
+  assert.equal(r.status, 200)
+  assert.deepEqual(r.body, first.body)
+  assert.equal(b.stats().redis.healthy, true, 'a wrong type is a miss, not an outage')
+  assert.deepEqual(decode(await raw.getBuffer(key)).buffer, first.body, 'overwritten')
+  assert.ok((await imageKeys(keyPrefix)).every((k) => !k.endsWith(':lease')))
+})
+
+test('an image over maxEntryBytes stays out of Redis and on disk', { skip }, async () => {
+  const { a, b, keyPrefix } = pair({ maxEntryBytes: 200 })
+  const first = await get(a, '?url=/photo.jpg&w=128&q=75')
+  assert.equal(first.status, 200)
+  assert.ok(first.body.length > 200)
+  assert.deepEqual(await imageKeys(keyPrefix), [])
+  assert.equal(a.stats().redis.tooLarge, 1)
+  assert.equal((await get(a, '?url=/photo.jpg&w=128&q=75')).headers['x-nextjs-cache'], 'HIT', 'on disk')
+  assert.equal(a.stats().transforms, 1)
+  const other = await get(b, '?url=/photo.jpg&w=128&q=75')
+  assert.equal(other.status, 200)
+  assert.equal(b.stats().transforms, 1)
+})
+
+test('passthrough types and failed encodes are not shared', { skip }, async () => {
+  const { a, b, keyPrefix } = pair()
+  for (const h of [a, b]) {
+    assert.equal((await get(h, '?url=/animated.gif&w=64&q=75')).status, 200)
+    assert.equal((await get(h, '?url=/truncated.jpg&w=64&q=75')).status, 200)
+  }
+  assert.deepEqual(await imageKeys(keyPrefix), [])
+})
+
+test('options: redis true/false/object, REDIS_URL, and refusals', () => {
+  const saved = { url: process.env.REDIS_URL, prefix: process.env.REDIS_KEY_PREFIX }
+  const base = { publicDir: PUBLIC, cacheDir: tmpDir(), logger: silent }
+  const config = (redis) => createImageHandler({ ...base, redis }).config.redis
+  try {
+    delete process.env.REDIS_URL
+    delete process.env.REDIS_KEY_PREFIX
+    assert.equal(config(undefined), null, 'no Redis: nothing changes')
+    assert.equal(config(false), null)
+    assert.throws(() => config(true), { code: 'ERR_INVALID_ARG_VALUE', message: /redis: true needs the REDIS_URL/ })
+    assert.throws(() => config({ keyPrefix: 'x:' }), { code: 'ERR_INVALID_ARG_VALUE', message: /one of url, client or cluster/ })
+    assert.throws(() => config('redis://x'), { code: 'ERR_INVALID_ARG_VALUE', message: /redis must be true, false or an object .* Received type string/ })
+    assert.throws(() => config({ url: 'redis://127.0.0.1:1', maxEntryBytes: -1 }), { code: 'ERR_INVALID_ARG_VALUE', message: /redis\.maxEntryBytes.* must be an integer from 0.*-1/ })
+    assert.throws(() => config({ url: 'redis://127.0.0.1:1', leaseTtl: 0 }), { message: /redis.leaseTtl must be/ })
+    assert.throws(() => config({ url: 'redis://127.0.0.1:1', waitTimeout: 1.5 }), { message: /redis.waitTimeout must be/ })
+    assert.throws(() => config({ url: 'redis://127.0.0.1:1', timeout: -1 }), { code: 'ERR_INVALID_ARG_VALUE', message: /^createImageHandler: redis: timeout must be/ })
+
+    process.env.REDIS_URL = 'redis://127.0.0.1:1'
+    process.env.REDIS_KEY_PREFIX = 'shop:'
+    const resolve = (redis) => require('../lib/image/config.js').resolveConfig({ ...base, redis }).redis
+    const fromEnv = resolve(undefined)
+    assert.equal(fromEnv.url, 'redis://127.0.0.1:1')
+    assert.equal(fromEnv.keyPrefix, 'shop:')
+    assert.equal(fromEnv.maxEntryBytes, 16 * 1024 * 1024)
+    assert.equal(fromEnv.leaseTtl, 2000)
+    assert.equal(fromEnv.waitTimeout, 5000)
+    assert.equal(resolve(true).url, 'redis://127.0.0.1:1')
+    assert.equal(resolve({ maxEntryBytes: 5 }).maxEntryBytes, 5)
+    assert.equal(resolve(false), null)
+    assert.equal(require('../lib/image/config.js').resolveConfig({ ...base, imgOptTimeoutInSeconds: 1 }).redis.waitTimeout, 1000)
+  } finally {
+    for (const [k, v] of [['REDIS_URL', saved.url], ['REDIS_KEY_PREFIX', saved.prefix]]) {
+      if (v === undefined) delete process.env[k]
+      else process.env[k] = v
+    }
+  }
+})
+
+/** `next-native image serve` with REDIS_URL in its environment; resolves with its port. */
+function serve(env) {
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'next-native.js'), 'image', 'serve', '--port', '0', '--host', '127.0.0.1', '--public-dir', PUBLIC, '--cache-dir', tmpDir()], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  child.output = ''
+  child.stderr.on('data', (c) => (child.output += c))
+  child.exited = new Promise((r) => child.once('exit', r))
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`image serve did not start: ${child.output}`)), 15_000)
+    child.stdout.on('data', (c) => {
+      child.output += c
+      const m = /listening on http:\/\/[^:]+:(\d+)/.exec(child.output)
+      if (m) {
+        clearTimeout(timer)
+        child.port = Number(m[1])
+        resolve(child)
+      }
+    })
+    child.once('exit', (code) => reject(new Error(`image serve exited ${code}: ${child.output}`)))
+  })
+}
+
+test('`next-native image serve` x2 with REDIS_URL: the second process serves the first one\'s encode', { skip }, async () => {
+  const keyPrefix = freshPrefix()
+  const env = { REDIS_URL: redis.url, REDIS_KEY_PREFIX: keyPrefix }
+  const [one, two] = await Promise.all([serve(env), serve(env)])
+  try {
+    const fetchImage = async (port) => {
+      const res = await fetch(`http://127.0.0.1:${port}/_next/image?url=%2Fphoto.jpg&w=64&q=75`, { headers: { accept: 'image/webp' } })
+      return { status: res.status, cache: res.headers.get('x-nextjs-cache'), body: Buffer.from(await res.arrayBuffer()) }
+    }
+    const a = await fetchImage(one.port)
+    assert.equal(a.status, 200)
+    assert.equal(a.cache, 'MISS')
+    const b = await fetchImage(two.port)
+    assert.equal(b.status, 200)
+    assert.equal(b.cache, 'HIT')
+    assert.deepEqual(b.body, a.body)
+    assert.equal((await imageKeys(keyPrefix)).length, 1)
+  } finally {
+    for (const child of [one, two]) {
+      child.kill('SIGTERM')
+      await Promise.race([child.exited, new Promise((r) => setTimeout(r, 10_000).unref())])
+    }
+  }
+})
