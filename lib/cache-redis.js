@@ -121,7 +121,8 @@ function parseEntry(m, x, t, v, c) {
   if (!m || !x || !t || !v || !c) return null
   const lastModified = Number(m.toString())
   const expireAt = Number(x.toString())
-  if (!Number.isSafeInteger(lastModified) || lastModified < 0 || !Number.isSafeInteger(expireAt) || expireAt < 0) return null
+  // Times in ms, not always whole ('use cache' timestamps come from performance.now()).
+  if (!(Number.isFinite(lastModified) && lastModified >= 0 && Number.isFinite(expireAt) && expireAt >= 0)) return null
   let tags
   try {
     tags = JSON.parse(t.toString())
