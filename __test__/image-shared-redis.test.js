@@ -116,6 +116,35 @@ test('shared hit: B serves the bytes A optimized, without optimizing', { skip },
   assert.equal(b.stats().redis.misses, 0)
 })
 
+test('tiers: process memory, then disk, then Redis', { skip }, async () => {
+  const { a, b } = pair()
+  const first = await get(a, '?url=/photo.jpg&w=64&q=75')
+  assert.equal(a.config.maximumMemoryCacheSize, 64 * 1024 * 1024, 'on by default with Redis')
+  assert.equal(a.stats().memory.entries, 1)
+  // Gone from disk: still served from memory, by A alone.
+  fs.rmSync(a.config.cacheDir, { recursive: true, force: true })
+  const again = await get(a, '?url=/photo.jpg&w=64&q=75')
+  assert.equal(again.headers['x-nextjs-cache'], 'HIT')
+  assert.deepEqual(again.body, first.body)
+  assert.equal(a.stats().memory.hits, 1)
+  assert.equal(a.stats().redis.hits + a.stats().redis.misses, 1, 'Redis asked once, for the first request')
+  // B: Redis, then its memory.
+  await get(b, '?url=/photo.jpg&w=64&q=75')
+  assert.equal((await get(b, '?url=/photo.jpg&w=64&q=75')).headers['x-nextjs-cache'], 'HIT')
+  assert.equal(b.stats().memory.hits, 1)
+  assert.equal(b.stats().redis.hits, 1)
+  assert.equal(a.stats().transforms + b.stats().transforms, 1)
+  // Without Redis the memory tier is off unless asked for: nothing changes.
+  const plain = createImageHandler({ publicDir: PUBLIC, cacheDir: tmpDir(), logger: silent, redis: false })
+  assert.equal(plain.config.maximumMemoryCacheSize, 0)
+  assert.equal(plain.stats().redis, null)
+  const small = createImageHandler({ publicDir: PUBLIC, cacheDir: tmpDir(), logger: silent, redis: false, maximumMemoryCacheSize: 8 * 1024 })
+  await get(small, '?url=/photo.jpg&w=64&q=75') // about 0.5 KB: kept
+  await get(small, '?url=/photo.jpg&w=384&q=75') // about 4.6 KB, over an eighth of 8 KiB: not kept
+  assert.equal(small.stats().memory.entries, 1)
+  assert.throws(() => createImageHandler({ publicDir: PUBLIC, maximumMemoryCacheSize: -1 }), { code: 'ERR_INVALID_ARG_VALUE', message: /maximumMemoryCacheSize must be an integer from 0/ })
+})
+
 test('keys: width, quality, format, source bytes and optimizer version all change the key; replicas agree', { skip }, async () => {
   const { a, b, keyPrefix, redisOptions } = pair()
   await get(a, '?url=/photo.jpg&w=64&q=75')

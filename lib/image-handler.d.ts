@@ -45,6 +45,12 @@ export interface ImageHandlerConfig {
   dangerouslyAllowLocalIP?: boolean
   /** Bytes; default half the free space of the cache's file system; 0 disables the disk cache. */
   maximumDiskCacheSize?: number
+  /**
+   * Bytes of optimized images kept in process memory, above the disk cache (least recently
+   * used go first; an image over an eighth of this is not kept). Default 64 MiB with `redis`,
+   * else 0 (off).
+   */
+  maximumMemoryCacheSize?: number
   /** Prefix of `/_next/static/media` URLs (as next.config `basePath`); default ''. */
   basePath?: string
 
@@ -101,6 +107,8 @@ export interface ImageRedisOptions {
 export interface ImageHandlerStats {
   /** Transforms run by this handler (encodes, plus passthroughs and failed encodes served as they came). */
   transforms: number
+  /** The in-process tier: hits served from it, and what it holds. */
+  memory: { hits: number; entries: number; bytes: number }
   /** The shared tier's counters; null without Redis. */
   redis: null | {
     healthy: boolean
@@ -136,7 +144,7 @@ export interface ImageHandler {
   handle(method: string, search: string, header: (name: string) => string | null | undefined): Promise<ImageHandlerResult>
   /** Waits for background revalidations, then closes pooled upstream connections and the Redis client. */
   close(): Promise<void>
-  /** Counters: transforms run here and the shared (Redis) tier's. */
+  /** Counters: transforms run here, the memory tier's and the shared (Redis) tier's. */
   stats(): ImageHandlerStats
   /** The resolved configuration. */
   readonly config: Readonly<Required<ImageHandlerConfig>>

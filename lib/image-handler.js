@@ -15,6 +15,7 @@
 // lib/image/, in request order:
 //   config.js, patterns.js   next.config `images`: defaults, checks, normalised patterns
 //   validate.js, accept.js   the query (`validateParams`) and the output format (Accept)
+//   memory-cache.js          in-process entries above the disk (on with Redis, by default)
 //   disk-cache.js            cache key, on-disk entries, LRU bound
 //   shared-tier.js           with Redis configured: entries shared by a fleet, single flight
 //   fetch-external.js        remote sources (pinned DNS, private-IP refusal: private-ip.js)
@@ -54,6 +55,7 @@ const { fetchLocalImage } = require('./image/fetch-local')
 const { Queue } = require('./image/queue')
 const { transform } = require('./image/transform')
 const { DiskCache, getCacheKey } = require('./image/disk-cache')
+const { MemoryCache } = require('./image/memory-cache')
 const { SharedTier } = require('./image/shared-tier')
 const { contentDisposition, internalServerError, sendResponse, textResponse } = require('./image/response')
 const { createNodeHandler, createWebHandler, toNodeHandler } = require('./image/transport')
@@ -66,6 +68,7 @@ function createImageHandler(config) {
   const c = resolveConfig(config)
   const queue = new Queue(c.concurrency)
   const cache = new DiskCache(c)
+  const memory = new MemoryCache(c)
   const agents = createAgents()
   const pending = new Map() // cache key → in-flight lookup (identical requests computed once)
   const revalidating = new Map() // cache key → background revalidation
@@ -102,6 +105,7 @@ function createImageHandler(config) {
 
   async function produceAndStore(key, params, previous) {
     const value = await produce(params, previous)
+    memory.set(key, value)
     await cache.set(key, value)
     return value
   }
@@ -115,7 +119,11 @@ function createImageHandler(config) {
   }
 
   async function lookup(key, params) {
-    const cached = await cache.get(key)
+    let cached = memory.get(key)
+    if (!cached) {
+      cached = await cache.get(key)
+      if (cached) memory.set(key, cached)
+    }
     if (cached && !cached.isStale) return { ...cached, xCache: 'HIT' }
     if (cached) {
       revalidateInBackground(key, params, cached)
@@ -167,7 +175,7 @@ function createImageHandler(config) {
     await shared?.close()
   }
   /** Counters: transforms run here, and the shared tier's (null without Redis). */
-  handler.stats = () => ({ transforms: counts.transforms, redis: shared ? shared.snapshot() : null })
+  handler.stats = () => ({ transforms: counts.transforms, memory: { hits: memory.hits, entries: memory.entries.size, bytes: memory.total }, redis: shared ? shared.snapshot() : null })
   handler.config = c
   return handler
 }

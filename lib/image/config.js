@@ -3,7 +3,7 @@
 // Config: next.config `images` as Next 16.4 resolves it. Mirrors `server/config-shared.js`
 // (the defaults), `server/config-schema.ts` (the ranges) and `server/config.js` (the
 // normalisation of localPatterns / remotePatterns), plus our own keys (publicDir, distDir,
-// cacheDir, concurrency, fetchTimeoutInSeconds, logger, redis). Refuses, with ERR_INVALID_ARG_TYPE
+// cacheDir, concurrency, fetchTimeoutInSeconds, logger, redis, maximumMemoryCacheSize). Refuses, with ERR_INVALID_ARG_TYPE
 // or ERR_INVALID_ARG_VALUE and the key's name, any value Next's schema would reject, a
 // non-safe integer, and patterns with glob syntax we do not match (see patterns.js).
 
@@ -15,6 +15,8 @@ const { globToRegExp } = require('./patterns')
 
 // Largest optimized image put in Redis; bigger ones stay on each instance's disk.
 const DEFAULT_MAX_ENTRY_BYTES = 16 * 1024 * 1024
+// The in-process tier's default bound when Redis is configured (else 0: off).
+const DEFAULT_MEMORY_CACHE_BYTES = 64 * 1024 * 1024
 
 const DEFAULTS = {
   deviceSizes: [640, 750, 828, 1080, 1200, 1920, 2048, 3840],
@@ -66,6 +68,7 @@ function resolveConfig(config = {}) {
     ['maximumResponseBody', 1],
     ['imgOptMaxInputPixels', 0],
     ['maximumDiskCacheSize', 0],
+    ['maximumMemoryCacheSize', 0],
   ]) {
     if (c[key] !== undefined && !isInt(c[key], min)) throw bad(`images.${key} must be an integer from ${min}. Received ${describe(c[key])}`)
   }
@@ -136,6 +139,8 @@ function resolveConfig(config = {}) {
   c.basePath = c.basePath ?? ''
   c.logger = c.logger ?? console
   c.redis = resolveRedis(c.redis, c, bad, process.env)
+  // The in-process tier comes with the shared one: without Redis, nothing changes.
+  c.maximumMemoryCacheSize = c.maximumMemoryCacheSize ?? (c.redis ? DEFAULT_MEMORY_CACHE_BYTES : 0)
   return c
 }
 
