@@ -250,6 +250,26 @@ test('Redis down: requests succeed per instance, without waiting on Redis', { sk
   }
 })
 
+test('no connection before the first request (importing a route during next build opens none)', { skip }, async () => {
+  const net = require('node:net')
+  let connections = 0
+  const server = net.createServer((sock) => {
+    connections++
+    sock.destroy()
+  })
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  try {
+    const h = instance({ url: `redis://127.0.0.1:${server.address().port}`, keyPrefix: freshPrefix(), timeout: 100 })
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    assert.equal(connections, 0)
+    assert.equal((await get(h, '?url=/photo.jpg&w=64&q=75')).status, 200)
+    assert.ok(connections >= 1)
+    await h.close()
+  } finally {
+    server.close()
+  }
+})
+
 test('Redis slower than the timeout: no request waits for it', { skip }, async () => {
   const own = await startRedis()
   const proxy = await startFaultProxy(own.port)

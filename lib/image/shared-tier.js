@@ -105,12 +105,18 @@ class SharedTier {
     this.timeout = config.timeout
     this.logger = logger
     this.prefix = `${config.keyPrefix}img:`
-    this.version = optimizerVersion()
+    this.version = null // optimizerVersion(), on first use (it loads the addon)
     this.healthy = true
     this.skipUntil = 0
     this.closed = false
     this.stats = { hits: 0, misses: 0, corrupt: 0, stored: 0, tooLarge: 0, leasesWon: 0, waited: 0, waitedHits: 0, waitTimeouts: 0, errors: 0 }
 
+    this.client = null // created on first use: importing a route (next build) opens no connection
+  }
+
+  /** The client, created (and connecting) on the first Redis call. */
+  connect() {
+    const config = this.config
     const Redis = require('ioredis')
     const retryStrategy = (n) => Math.min(50 * 2 ** n, 2000)
     const base = { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000, commandTimeout: Math.max(config.timeout, 1000), retryStrategy }
@@ -146,12 +152,13 @@ class SharedTier {
   /** The Redis key of an image: everything that changes the output (see the top of this file). */
   keyFor({ href, width, quality, mimeType }, source) {
     const sourceHash = crypto.createHash('sha256').update(source).digest('base64url')
+    this.version ??= optimizerVersion()
     const id = JSON.stringify([FORMAT_VERSION, this.version, href, sourceHash, width, quality, mimeType || ''])
     return this.prefix + crypto.createHash('sha256').update(id).digest('base64url')
   }
 
   get available() {
-    return !this.closed && this.client.status === 'ready' && Date.now() >= this.skipUntil
+    return !this.closed && this.client !== null && this.client.status === 'ready' && Date.now() >= this.skipUntil
   }
 
   /** Logs the first failure of an outage, not every failing request. */
@@ -171,6 +178,7 @@ class SharedTier {
 
   /** One bounded call; throws Unavailable (and starts a cool-down) on any failure. */
   async run(what, fn, ms = this.timeout) {
+    if (this.client === null && !this.closed) this.connect()
     if (!this.available) {
       // A fresh instance whose client is still connecting waits for it, bounded; after that
       // (or during a cool-down) Redis is skipped at once.
@@ -337,6 +345,7 @@ class SharedTier {
 
   async close() {
     this.closed = true
+    if (!this.client) return
     this.client.off('error', this.onError)
     this.client.off('close', this.onClose)
     this.client.off('ready', this.onReady)
