@@ -16,8 +16,12 @@ module.exports = withNextNative(
       env: buildId ? { NEXT_NATIVE_BUILD_ID: buildId } : {},
       cacheMaxMemorySize: 64 * 1024 * 1024,
       images: require('./images.config.js'),
-      // 'use cache' next to classic segment config (export const revalidate) in one app.
-      experimental: { useCache: true },
+      // 'use cache', cacheLife and cacheTag (Next 16's Cache Components; it replaces
+      // experimental.useCache): pages are prerendered where they can be, and what must run per
+      // request (connection()) streams in under <Suspense>.
+      cacheComponents: true,
+      // Links prefetch each route's static shell (the setting Next 16 asks new apps to choose).
+      partialPrefetching: true,
       // This app lives inside the package's repository; it is its own project.
       turbopack: { root: __dirname },
       // `NEXT_OUTPUT=standalone next build` (the Dockerfile, the standalone test): a server.js

@@ -1,10 +1,15 @@
+import { Suspense } from 'react'
 import Image from 'next/image'
+import { connection } from 'next/server'
 import hero from './hero.jpg'
 
-// The remote image's URL (the local upstream) is known only at request time.
-export const dynamic = 'force-dynamic'
-
 const local = ['aurora', 'dunes', 'forest']
+
+/** The remote image's URL (the local upstream) is known only at request time: after connection(). */
+async function RemoteImage() {
+  await connection()
+  return <Image id="remote" src={`${process.env.UPSTREAM_URL}/remote.png`} alt="A remote image, allowed by remotePatterns" width={700} height={500} style={{ width: '100%', height: 'auto' }} />
+}
 
 export default function Gallery() {
   return (
@@ -20,7 +25,10 @@ export default function Gallery() {
           </div>
         ))}
       </div>
-      <Image id="remote" src={`${process.env.UPSTREAM_URL}/remote.png`} alt="A remote image, allowed by remotePatterns" width={700} height={500} style={{ width: '100%', height: 'auto' }} />
+      {/* The rest of the page is prerendered; this one streams in per request. */}
+      <Suspense fallback={<div style={{ aspectRatio: '7 / 5' }} />}>
+        <RemoteImage />
+      </Suspense>
     </>
   )
 }

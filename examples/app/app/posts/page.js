@@ -1,18 +1,20 @@
+import { Suspense } from 'react'
+import { connection } from 'next/server'
 import { refreshPosts } from '../actions'
 
-export const dynamic = 'force-dynamic'
-
 async function getPosts() {
-  // Cached in the native store under the tag `posts` until it is revalidated.
+  // The upstream's URL is known at run time only, so this waits for a request (next build
+  // cannot reach it) ...
+  await connection()
+  // ... and the response is cached in the native store under the tag `posts` until it is revalidated.
   const res = await fetch(`${process.env.UPSTREAM_URL}/posts`, { cache: 'force-cache', next: { tags: ['posts'] } })
   return res.json()
 }
 
-export default async function Posts() {
+async function PostList() {
   const data = await getPosts()
   return (
     <>
-      <h1>Tagged fetch</h1>
       <p>
         Fetched from the upstream at <time id="fetched">{data.fetchedAt}</time> (upstream request #
         <span id="request">{data.request}</span>).
@@ -22,6 +24,18 @@ export default async function Posts() {
           <li key={p.id}>{p.title}</li>
         ))}
       </ul>
+    </>
+  )
+}
+
+// The heading and the button are prerendered; the posts stream in per request.
+export default function Posts() {
+  return (
+    <>
+      <h1>Tagged fetch</h1>
+      <Suspense fallback={<p>Loading posts…</p>}>
+        <PostList />
+      </Suspense>
       <form action={refreshPosts}>
         <button id="revalidate" type="submit">Revalidate tag &quot;posts&quot;</button>
       </form>

@@ -1,12 +1,13 @@
+import { Suspense } from 'react'
+import { connection } from 'next/server'
 import NativeCache from '@rs/next-native/cache-handler'
 
-export const dynamic = 'force-dynamic'
-
-export default function Stats() {
+/** Read per request: connection() keeps next build from prerendering the build's numbers. */
+async function StatsTable() {
+  await connection()
   const stats = NativeCache.stats()
   return (
     <>
-      <h1>Cache stats</h1>
       <p>
         Rendered per request, with the server env from <code>.env*</code> as <code>next start</code> (or a standalone{' '}
         <code>server.js</code>) loaded it: <code id="runtime-greeting">{process.env.GREETING}</code>
@@ -25,6 +26,17 @@ export default function Stats() {
       ) : (
         <p>The store is created on the first cached request; open another page first.</p>
       )}
+    </>
+  )
+}
+
+export default function Stats() {
+  return (
+    <>
+      <h1>Cache stats</h1>
+      <Suspense fallback={<p>Reading the store…</p>}>
+        <StatsTable />
+      </Suspense>
     </>
   )
 }
