@@ -85,7 +85,18 @@ test('the example app in Chromium: build ID, .env, images, cached pages and reva
     await page.reload()
     assert.equal(Number(await text('#request')), first, 'a reload is served from the cache')
     await page.click('#revalidate')
-    await page.waitForFunction((n) => Number(document.querySelector('#request')?.textContent) > n, first, { timeout: 15_000 })
+    // The posts stream in under <Suspense> (cacheComponents). A click right after the load can
+    // commit the action's new render while the first one still sits in React's hidden streaming
+    // container (<div hidden id="S:0">, until its reveal script runs): wait for the new number
+    // to be the only one.
+    await page.waitForFunction(
+      (n) => {
+        const els = document.querySelectorAll('#request')
+        return els.length === 1 && Number(els[0].textContent) > n
+      },
+      first,
+      { timeout: 15_000 },
+    )
     const after = Number(await text('#request'))
     await page.reload()
     assert.equal(Number(await text('#request')), after, 'the new data is cached again')
