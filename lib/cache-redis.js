@@ -145,12 +145,30 @@ function maxEntryBytesOf(redis, env) {
   return Number(raw)
 }
 
+/** `promise`, or a RedisUnavailable rejection once `ms` have passed (the timer is cleared either way). */
 function withTimeout(promise, ms, what) {
   let timer
   const timeout = new Promise((_, reject) => {
     timer = setTimeout(() => reject(new RedisUnavailable(`${what} timed out after ${ms} ms`)), ms)
   })
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+}
+
+/**
+ * The ioredis client for a resolved config (`resolveConfig`), shared by the page cache's tier
+ * and the image handler's (lib/image/shared-tier.js): the caller's own `client` (not owned),
+ * a Cluster, or one connection to `url`. Fails fast while disconnected instead of queueing
+ * behind a dead socket, and reconnects forever with a capped backoff.
+ */
+function createClient(config) {
+  if (config.client) return { client: config.client, owned: false }
+  const Redis = require('ioredis')
+  const retryStrategy = (n) => Math.min(50 * 2 ** n, 2000)
+  const base = { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000, commandTimeout: Math.max(config.timeout, 1000), retryStrategy }
+  const client = config.cluster
+    ? new Redis.Cluster(config.cluster, { enableOfflineQueue: false, clusterRetryStrategy: retryStrategy, ...config.clusterOptions, redisOptions: { ...base, ...config.clusterOptions?.redisOptions } })
+    : new Redis(config.url, base)
+  return { client, owned: true }
 }
 
 function parseState(tag, raw) {
@@ -219,21 +237,7 @@ class RedisTier extends EventEmitter {
     this.maxEntryBytes = config.maxEntryBytes ?? DEFAULT_MAX_ENTRY_BYTES
     this.warned = new Set() // once-per-process notices (oversized, damaged entries)
 
-    const Redis = require('ioredis')
-    // Fail fast while disconnected instead of queueing behind a dead socket; reconnect
-    // forever with a capped backoff.
-    const retryStrategy = (n) => Math.min(50 * 2 ** n, 2000)
-    const base = { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000, commandTimeout: Math.max(config.timeout, 1000), retryStrategy }
-    if (config.client) {
-      this.client = config.client
-      this.owned = false
-    } else if (config.cluster) {
-      this.client = new Redis.Cluster(config.cluster, { enableOfflineQueue: false, clusterRetryStrategy: retryStrategy, ...config.clusterOptions, redisOptions: { ...base, ...config.clusterOptions?.redisOptions } })
-      this.owned = true
-    } else {
-      this.client = new Redis(config.url, base)
-      this.owned = true
-    }
+    ;({ client: this.client, owned: this.owned } = createClient(config))
     // The subscriber keeps its offline queue: SUBSCRIBE is sent once and replayed on reconnect.
     this.sub = this.client.isCluster
       ? this.client.duplicate(undefined, { enableOfflineQueue: true })
@@ -519,4 +523,4 @@ class RedisTier extends EventEmitter {
 // The Lua scripts, for __test__/tag-merge.test.js (one merge table for the store, Redis and the hot tier).
 const SCRIPTS = { setIfNewer: SET_IF_NEWER, dropIfSame: DROP_IF_SAME, revalidate: REVALIDATE, pull: PULL }
 
-module.exports = { RedisTier, resolveConfig, checksum, DEFAULT_PREFIX, DEFAULT_TIMEOUT_MS, DEFAULT_MAX_ENTRY_BYTES, SCRIPTS }
+module.exports = { RedisTier, RedisUnavailable, resolveConfig, createClient, withTimeout, checksum, DEFAULT_PREFIX, DEFAULT_TIMEOUT_MS, DEFAULT_MAX_ENTRY_BYTES, SCRIPTS }

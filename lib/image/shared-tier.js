@@ -41,17 +41,10 @@ const COOL_DOWN_MS = 1000
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`
 const EXTEND = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`
 
-class Unavailable extends Error {}
+// One client factory and one bounded call for both Redis tiers (pages and images).
+const { createClient, withTimeout, RedisUnavailable: Unavailable } = require('../cache-redis')
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
-
-function withTimeout(promise, ms, what) {
-  let timer
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Unavailable(`${what} timed out after ${ms} ms`)), ms)
-  })
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
-}
 
 const checksum = (meta, body) => crypto.createHash('sha256').update(meta).update(body).digest().subarray(0, 16)
 
@@ -117,19 +110,7 @@ class SharedTier {
   /** The client, created (and connecting) on the first Redis call. */
   connect() {
     const config = this.config
-    const Redis = require('ioredis')
-    const retryStrategy = (n) => Math.min(50 * 2 ** n, 2000)
-    const base = { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000, commandTimeout: Math.max(config.timeout, 1000), retryStrategy }
-    if (config.client) {
-      this.client = config.client
-      this.owned = false
-    } else if (config.cluster) {
-      this.client = new Redis.Cluster(config.cluster, { enableOfflineQueue: false, clusterRetryStrategy: retryStrategy, ...config.clusterOptions, redisOptions: { ...base, ...config.clusterOptions?.redisOptions } })
-      this.owned = true
-    } else {
-      this.client = new Redis(config.url, base)
-      this.owned = true
-    }
+    ;({ client: this.client, owned: this.owned } = createClient(config))
     for (const [name, lua] of [['nnImgRelease', RELEASE], ['nnImgExtend', EXTEND]]) {
       if (typeof this.client[name] !== 'function') this.client.defineCommand(name, { numberOfKeys: 1, lua })
     }
