@@ -265,9 +265,11 @@ fn decode_jpeg_rare(
       .collect(),
     jpeg_decoder::PixelFormat::CMYK32 => {
       // jpeg-decoder already undoes Adobe's inversion: these are ink amounts (0 = no ink).
+      // The embedded profile, else libvips's default CMYK profile, as sharp does.
       let rgb = icc
         .as_deref()
-        .and_then(|p| crate::colour::cmyk_to_srgb(p, &pixels));
+        .and_then(|p| crate::colour::cmyk_to_srgb(p, &pixels))
+        .or_else(|| crate::colour::default_cmyk_to_srgb(&pixels));
       let data = rgb.unwrap_or_else(|| crate::colour::naive_cmyk_to_rgb(&pixels));
       return Ok(Raster {
         width,
