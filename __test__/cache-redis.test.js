@@ -9,6 +9,8 @@ const test = require('node:test')
 const assert = require('node:assert/strict')
 const { execFileSync, fork, spawnSync } = require('node:child_process')
 const path = require('node:path')
+const fs = require('node:fs')
+const os = require('node:os')
 const { startRedis, redisServerBinary, sleep } = require('./fixtures/redis-server')
 
 const INSTANCE = path.join(__dirname, 'fixtures', 'redis-instance.js')
@@ -253,6 +255,51 @@ test('Redis tier: two instances, one Redis', { skip, timeout: 120_000 }, async (
   })
 
   await Promise.all([a.call('close').catch(() => {}), b.call('close').catch(() => {})])
+})
+
+test('Redis tier across builds: pages per build ID, fetch data shared; shareAcrossBuilds shares pages too', { skip, timeout: 120_000 }, async (t) => {
+  const redis = await startRedis()
+  const dists = {}
+  for (const id of ['buildaaaaaaaaaaaaaaaaaaaaaa', 'buildbbbbbbbbbbbbbbbbbbbbbb']) {
+    dists[id] = fs.mkdtempSync(path.join(os.tmpdir(), 'nn-dist-'))
+    fs.mkdirSync(path.join(dists[id], 'server'))
+    fs.writeFileSync(path.join(dists[id], 'BUILD_ID'), id)
+  }
+  const [x, y] = Object.values(dists)
+  const started = []
+  const start = async (dist, env = {}) => {
+    const inst = await startInstance(redis.url, { TEST_DIST_DIR: dist, ...env })
+    started.push(inst)
+    await inst.call('ready')
+    return inst
+  }
+  t.after(async () => {
+    await Promise.all(started.map(stopInstance))
+    await redis.stop()
+    for (const d of Object.values(dists)) fs.rmSync(d, { recursive: true, force: true })
+  })
+  const fetchEntry = { kind: 'FETCH', data: { body: 'eA==', headers: {}, url: 'u' }, revalidate: 60, tags: ['f'] }
+  const a = await start(x)
+  await a.call('set', '/page', page('<p>build a</p>'), { cacheControl: { revalidate: 60, expire: 600 } })
+  await a.call('set', 'fetch-key', fetchEntry, { kind: 'FETCH', tags: ['f'] })
+
+  await t.test('another instance of the same build is served the page from Redis', async () => {
+    const same = await start(x)
+    const { hit } = await same.call('get', '/page', { kind: 'APP_PAGE' })
+    assert.equal(hit?.value.html, '<p>build a</p>')
+  })
+  await t.test("an instance of another build never gets that build's page, but shares fetch data", async () => {
+    const other = await start(y)
+    assert.equal((await other.call('get', '/page', { kind: 'APP_PAGE' })).hit, null)
+    const { hit } = await other.call('get', 'fetch-key', { kind: 'FETCH', tags: ['f'] })
+    assert.equal(hit?.value.data.body, 'eA==')
+  })
+  await t.test('REDIS_SHARE_ACROSS_BUILDS=1: pages are shared between builds too', async () => {
+    const p = await start(x, { REDIS_SHARE_ACROSS_BUILDS: '1' })
+    await p.call('set', '/shared-page', page('<p>any build</p>'), { cacheControl: { revalidate: 60, expire: 600 } })
+    const q = await start(y, { REDIS_SHARE_ACROSS_BUILDS: '1' })
+    assert.equal((await q.call('get', '/shared-page', { kind: 'APP_PAGE' })).hit?.value.html, '<p>any build</p>')
+  })
 })
 
 test("a fresh instance's very first set reaches Redis (it waits for the first connection, bounded)", { skip, timeout: 60_000 }, async (t) => {

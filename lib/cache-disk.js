@@ -110,4 +110,4 @@ function loadFileSystemCache() {
   return null
 }
 
-module.exports = { diskConfig, seedReader }
+module.exports = { diskConfig, readBuildId, seedReader }

@@ -9,7 +9,8 @@
 
 const { sharedStore, cacheStats, closeShared, warnOnce, refused, checkTags, checkDurations } = require('./cache-store')
 const { invalidArgType, invalidArgValue, validateBoolean, validateInteger, validateObject, validateString } = require('./errors')
-const { diskConfig, seedReader } = require('./cache-disk')
+const path = require('node:path')
+const { diskConfig, readBuildId, seedReader } = require('./cache-disk')
 
 // Incremental entries and `'use cache'` entries share one store (one budget) in separate
 // key spaces.
@@ -113,6 +114,8 @@ function create(options = {}) {
       // Minimal mode only: tags revalidated by the previous request, to treat as invalid.
       const revalidated = ctx.revalidatedTags
       this.revalidatedTags = revalidated === undefined || refused('cacheHandler', () => checkTags(revalidated, 'ctx.revalidatedTags')) ? [] : revalidated
+      // The running build's ID namespaces build-scoped entries in Redis (cache-store.js remoteKey).
+      if (ctx.serverDistDir) this.store.knowBuild(readBuildId(path.dirname(ctx.serverDistDir)))
       // The disk tier is opened by the first construction that knows where the build is.
       if (this.store.diskRoot === undefined) {
         const config = diskConfig(options, ctx)

@@ -190,7 +190,7 @@ function resolveConfig(redis, env = process.env) {
   const fail = (msg) => {
     throw codedError('ERR_INVALID_ARG_VALUE', `redis: ${msg}`, TypeError)
   }
-  if (typeof redis !== 'object') fail('must be false or an object { url | client | cluster, keyPrefix?, timeout?, maxTtl?, maxEntryBytes? }')
+  if (typeof redis !== 'object') fail('must be false or an object { url | client | cluster, keyPrefix?, timeout?, maxTtl?, maxEntryBytes?, shareAcrossBuilds? }')
   const { url, client, cluster } = redis
   if ([url, client, cluster].filter((v) => v !== undefined).length !== 1) fail('give exactly one of url, client, cluster')
   if (url !== undefined && typeof url !== 'string') fail('url must be a string')
@@ -203,7 +203,9 @@ function resolveConfig(redis, env = process.env) {
   const maxTtl = redis.maxTtl ?? DEFAULT_MAX_TTL_S
   if (!(Number.isFinite(maxTtl) && maxTtl > 0)) fail(`maxTtl must be a positive number of seconds, received ${maxTtl}`)
   const maxEntryBytes = maxEntryBytesOf(redis, env)
-  return { url, client, cluster, clusterOptions: redis.clusterOptions, keyPrefix, timeout, maxTtl, maxEntryBytes }
+  const shareAcrossBuilds = redis.shareAcrossBuilds ?? /^(1|true)$/i.test(env.REDIS_SHARE_ACROSS_BUILDS ?? '')
+  if (typeof shareAcrossBuilds !== 'boolean') fail(`shareAcrossBuilds must be a boolean, received ${typeof shareAcrossBuilds}`)
+  return { url, client, cluster, clusterOptions: redis.clusterOptions, keyPrefix, timeout, maxTtl, maxEntryBytes, shareAcrossBuilds }
 }
 
 /**

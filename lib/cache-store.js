@@ -149,8 +149,9 @@ class CacheStore {
         warnOnce('disk-corrupt', `found a truncated or corrupt file in the disk cache (${this.diskRoot}); it was served as a miss and removed (${corrupt} so far)`)
       }
     }
-    if (!this.remote) return null
-    const entry = await this.remote.get(key)
+    const remoteKey = this.remoteKey(key, scope)
+    if (!remoteKey) return null
+    const entry = await this.remote.get(remoteKey)
     if (!entry) return null
     hit = this.fromBelow(key, entry, extraTags, now, undefined, 'Redis')
     if (hit && this.disk) this.persist(key, entry.value, entry.tags, entry.lastModified, entry.expireAt, scope)
@@ -215,7 +216,8 @@ class CacheStore {
     const toDisk = !expired && (this.disk || this.diskReady) ? this.persist(key, bytes, tags, lastModified, expireAt, scope) : null
     const outcome = await landing
     // An entry too large for this store would be refused by every instance's store as well.
-    if (this.remote && outcome === 'stored') await this.remote.set(key, bytes, tags, lastModified, expireAt, now)
+    const remoteKey = this.remoteKey(key, scope)
+    if (remoteKey && outcome === 'stored') await this.remote.set(remoteKey, bytes, tags, lastModified, expireAt, now)
     await toDisk
     return outcome
   }
@@ -315,6 +317,27 @@ class CacheStore {
   /** Build-scoped entries live under the build ID; fetch data is shared across builds. */
   diskKey(key, scope) {
     return `${scope === 'shared' ? 'shared' : `build/${this.buildId}`}/${key}`
+  }
+
+  /** Records the running build's ID (`.next/BUILD_ID`) once it is known; the first one wins. */
+  knowBuild(buildId) {
+    if (buildId && !this.buildId) this.buildId = buildId
+  }
+
+  /**
+   * The entry's key in Redis, or null to keep it out: pages, routes and `'use cache'` entries
+   * are namespaced by the build ID (`b/<id>/`), so during a rolling deploy no instance serves
+   * another build's pages or RSC payloads, while an unchanged redeploy (same content build ID)
+   * keeps its warm entries. Fetch data does not depend on the build and is shared, as Next's
+   * `.next/cache/fetch-cache` outlives builds. The build ID is read from the dist dir Next
+   * passes to the cacheHandler; a handler used outside Next, with no dist dir, has none and
+   * shares every entry. `redis.shareAcrossBuilds` (or REDIS_SHARE_ACROSS_BUILDS=1) drops the
+   * namespace.
+   */
+  remoteKey(key, scope) {
+    if (!this.remote) return null
+    if (scope === 'shared' || !this.buildId || this.remote.config.shareAcrossBuilds) return key
+    return `b/${this.buildId}/${key}`
   }
 
   diskProblem(err) {
