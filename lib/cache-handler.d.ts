@@ -52,6 +52,12 @@ declare namespace NextNativeCacheHandler {
      * `REDIS_MAX_ENTRY_BYTES`, else 16 MiB; 0 keeps every entry out of Redis (tags are still shared).
      */
     maxEntryBytes?: number
+    /**
+     * Share pages, routes, `'use cache'` and `IMAGE` entries between builds. Default
+     * `REDIS_SHARE_ACROSS_BUILDS=1`, else false: they live under the build ID, so during a
+     * rolling deploy no instance is served another build's pages. Fetch data is always shared.
+     */
+    shareAcrossBuilds?: boolean
   }
 
   /** The native store's counters (`hits` include the hot tier's), plus the JS tiers'. */
