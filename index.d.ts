@@ -136,6 +136,14 @@ export interface CacheStoreOptions {
   compressionMinBytes?: number
 }
 
+/**
+ * Next 16.4's content sniffing (`detectContentType`): the content type Next gives `bytes`,
+ * whatever their `Content-Type` says (its magic table, then image-detector on the first
+ * 1024 bytes), or `null` for "not an image" (empty input included). Reads the header only,
+ * so it is synchronous, with no async twin.
+ */
+export declare function detectImageType(bytes: Uint8Array): string | null
+
 export interface DiskHit {
   value: Buffer
   lastModified: number
@@ -298,6 +306,14 @@ export interface ImageMetadata {
   hasAlpha: boolean
 }
 
+/**
+ * is-animated 1.2's answer, which Next asks before resizing (an animated image is served
+ * unchanged): a GIF with more than one frame, an APNG, a WebP with the bytes `ANIM` anywhere.
+ * Any bytes get an answer; nothing is decoded (a walk over GIF blocks or PNG chunk headers, a
+ * byte search in a WebP), so it is synchronous, with no async twin.
+ */
+export declare function isAnimatedImage(bytes: Uint8Array): boolean
+
 /** Which native binary was loaded: version, target triple and build profile. */
 export declare function nativeInfo(): NativeInfo
 
@@ -309,6 +325,15 @@ export interface NativeInfo {
   /** Whether this is an optimised build (`false` for `npm run build:debug`). */
   release: boolean
 }
+
+/**
+ * Next 16.4's `getSupportedMimeType(formats, accept)`: the type among `formats` that the
+ * `Accept` header selects and names literally (with the header's media parameters, as Next
+ * keeps them), or `''` when it names none (wildcards never select a type). A header with a
+ * parameter without a value (`image/webp;x`) is refused with `ERR_INVALID_ARG_VALUE` (Next
+ * answers 500). Work on one header string: synchronous, with no async twin.
+ */
+export declare function negotiateImageType(formats: Array<string>, accept: string): string
 
 /** Opens a disk tier off the JS thread: creates the root, indexes the files in it. */
 export declare function openDiskTier(options: DiskTierOptions): Promise<NativeDiskTier>

@@ -464,6 +464,20 @@ const SURFACES = {
   imageMetadata: nativeImage,
   blurPlaceholder: nativeImage,
   blurPlaceholderSync: nativeImage,
+  // `bytes`, not `input`: any bytes get an answer, empty ones too (null / false).
+  detectImageType: { ...nativeImage, valid: (ctx) => [ctx.png] },
+  isAnimatedImage: { ...nativeImage, valid: (ctx) => [ctx.png] },
+  negotiateImageType: {
+    ...nativeImage,
+    valid: () => [['image/webp'], 'image/webp'],
+    rows: [
+      {
+        label: 'accept = a header with a parameter without a value',
+        run: (ctx, mod) => mod.negotiateImageType(['image/webp'], 'image/webp;x'),
+        expect: { kind: 'error', codes: ['ERR_INVALID_ARG_VALUE'], names: /\baccept\b/ },
+      },
+    ],
+  },
 
   hashTree: { group: 'native-build-id' },
   hashTreeSync: { group: 'native-build-id' },

@@ -116,8 +116,8 @@ use fast_image_resize as fir;
 pub use avif::{avif_quality, DEFAULT_AVIF_SPEED};
 pub use contain::{faults as avif_decoder_faults, Faults as DecoderFaults, MAX_STUCK};
 pub use error::ImageError;
-pub use format::InputFormat;
-pub use negotiate::{fallback_format, negotiate_format};
+pub use format::{detect_content_type, next_is_animated, InputFormat};
+pub use negotiate::{fallback_format, negotiate_format, negotiate_mime_type};
 
 use decode::Raster;
 

@@ -1,7 +1,8 @@
-//! Which output format a request gets, as Next 16.4 decides it: the one place this crate (and
-//! so the `optimizeImage` binding, which only converts types) holds that policy. The image
-//! route's JS (`lib/image/accept.js`) mirrors the same rule for the cache key it computes
-//! before any native call; `__test__/image.test.js` checks the two agree.
+//! Which output format a request gets, as Next 16.4 decides it: the one place that policy
+//! lives. The `optimizeImage` binding uses it through [`OutputFormat::resolve`], and the image
+//! route (`lib/image/accept.js`, which needs the answer for its cache key before it fetches
+//! anything) asks the `negotiateImageType` binding, [`negotiate_mime_type`]; both bindings
+//! only convert types.
 
 use std::cmp::Ordering;
 
@@ -232,7 +233,7 @@ fn js_less(a: &str, b: &str) -> bool {
 }
 
 /// @hapi/accept 6's `mediaType(header, preferences)` without the final `[0]`: the preferences
-/// the header accepts, best first (lib/image/accept.js `hapiMediaTypes`, step for step).
+/// the header accepts, best first, step for step.
 fn hapi_media_types(header: &str, preferences: &[&str]) -> Result<Vec<String>, ImageError> {
   let bad = || ImageError::InvalidOptions("invalid accept header".into());
   let mut header = if header.is_empty() { "*/*" } else { header }.to_owned();

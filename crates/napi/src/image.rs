@@ -273,3 +273,68 @@ pub fn blur_placeholder_sync(
     Ok(core::blur_placeholder(args::bytes(input, &"input")?)?)
   })
 }
+
+// The image route's rules, asked before any optimization. The rules live in the image crate
+// (`format.rs`, `negotiate.rs`); these only convert types.
+
+/// Next 16.4's content sniffing (`detectContentType`): the content type Next gives `bytes`,
+/// whatever their `Content-Type` says (its magic table, then image-detector on the first
+/// 1024 bytes), or `null` for "not an image" (empty input included). Reads the header only,
+/// so it is synchronous, with no async twin.
+#[napi]
+pub fn detect_image_type(
+  env: Env,
+  #[napi(ts_arg_type = "Uint8Array")] bytes: Unknown<'_>,
+) -> napi::Result<Option<String>> {
+  run_sync(&env, || {
+    let bytes = args::bytes(bytes, &"bytes")?;
+    Ok(core::detect_content_type(bytes).map(str::to_owned))
+  })
+}
+
+/// is-animated 1.2's answer, which Next asks before resizing (an animated image is served
+/// unchanged): a GIF with more than one frame, an APNG, a WebP with the bytes `ANIM` anywhere.
+/// Any bytes get an answer; nothing is decoded (a walk over GIF blocks or PNG chunk headers, a
+/// byte search in a WebP), so it is synchronous, with no async twin.
+#[napi]
+pub fn is_animated_image(
+  env: Env,
+  #[napi(ts_arg_type = "Uint8Array")] bytes: Unknown<'_>,
+) -> napi::Result<bool> {
+  run_sync(&env, || {
+    Ok(core::next_is_animated(args::bytes(bytes, &"bytes")?))
+  })
+}
+
+/// Next 16.4's `getSupportedMimeType(formats, accept)`: the type among `formats` that the
+/// `Accept` header selects and names literally (with the header's media parameters, as Next
+/// keeps them), or `''` when it names none (wildcards never select a type). A header with a
+/// parameter without a value (`image/webp;x`) is refused with `ERR_INVALID_ARG_VALUE` (Next
+/// answers 500). Work on one header string: synchronous, with no async twin.
+#[napi]
+pub fn negotiate_image_type(
+  env: Env,
+  #[napi(ts_arg_type = "Array<string>")] formats: Unknown<'_>,
+  #[napi(ts_arg_type = "string")] accept: Unknown<'_>,
+) -> napi::Result<String> {
+  run_sync(&env, || {
+    let formats = args::string_array(formats, &"formats")?;
+    let accept = args::string(accept, &"accept")?;
+    let options: Vec<&str> = formats.iter().map(String::as_str).collect();
+    core::negotiate_mime_type(&accept, &options).map_err(|e| match e {
+      core::ImageError::InvalidOptions(_) => {
+        let shown = if accept.chars().count() > 28 {
+          format!("{}...", accept.chars().take(25).collect::<String>())
+        } else {
+          accept.clone()
+        };
+        args::invalid_value(
+          &"accept",
+          "is an invalid Accept header (a parameter without a value)",
+          format!("'{shown}'"),
+        )
+      }
+      other => other.into(),
+    })
+  })
+}
