@@ -373,6 +373,12 @@ export interface OptimizeImageOptions {
   formats?: Array<string>
   /** Refuse inputs with more pixels than this. Default 268,402,689 (Next's limit). */
   maxInputPixels?: number
+  /**
+   * Default `true`: the call waits for the process-wide gate, which lets at most one
+   * optimization per core decode and encode at a time. `false`: the caller bounds concurrency
+   * itself, as `createImageHandler` does (its `concurrency` option); skips the gate.
+   */
+  gate?: boolean
 }
 
 /** `optimizeImage` on the calling thread (blocks it for the whole encode). */

@@ -485,14 +485,16 @@ test('queue: with concurrency 1 every request is still served', async (t) => {
   assert.deepEqual(results.map((r) => [r.status, r.headers['content-type']]), Array(4).fill([200, 'image/webp']))
 })
 
-test('queue: the concurrency option is the one bound on encodes (with 1, never two at once)', async (t) => {
+test('queue: the concurrency option is the one bound on encodes (with 1, never two at once; the native gate skipped)', async (t) => {
   // Every encode goes through the binding's optimizeImage; count the calls in flight.
   const original = native.optimizeImage
   let inFlight = 0
   let peak = 0
   let calls = 0
+  let gated = 0
   native.optimizeImage = async (...args) => {
     calls++
+    if (args[1].gate !== false) gated++
     peak = Math.max(peak, ++inFlight)
     try {
       return await original(...args)
@@ -506,11 +508,13 @@ test('queue: the concurrency option is the one bound on encodes (with 1, never t
   for (const concurrency of [1, 2]) {
     const h = handlerFor({ concurrency, qualities: null })
     t.after(() => h.close())
-    ;[calls, peak] = [0, 0]
+    ;[calls, peak, gated] = [0, 0, 0]
     const qualities = [41, 42, 43, 44, 45, 46]
     const results = await Promise.all(qualities.map((quality) => get(h, q('/photo.jpg', 64, quality), { accept: 'image/webp' })))
     assert.deepEqual(results.map((r) => r.status), Array(qualities.length).fill(200))
     assert.equal(calls, qualities.length, 'one encode per request')
+    // ...and only the queue: every call skips the addon's per-core gate (gate: false).
+    assert.equal(gated, 0, 'calls that would also wait for the native gate')
     // Six requests arrive together; the queue lets at most `concurrency` reach the binding.
     assert.ok(peak >= 1 && peak <= concurrency, `concurrency ${concurrency}: ${peak} encodes at once`)
   }

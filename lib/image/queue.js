@@ -8,10 +8,11 @@
 // This is where the handler's `concurrency` option applies, and the only place: a request
 // waits here, in JS, holding no libuv thread (file reads and DNS lookups share that pool), and
 // its encode is handed to the binding only once a slot is free, so a timed-out or aborted
-// request that never got a slot never starts. `optimizeImage` takes no concurrency option.
-// Not yet single: the image crate's gate (crates/image/src/gate.rs) still admits at most
-// one `optimize` per core, process-wide, so a `concurrency` above the core count is capped
-// there; it is to bound bytes instead of jobs (issue #14, owned with that crate).
+// request that never got a slot never starts. `optimizeImage` takes no concurrency option;
+// transform.js passes it `gate: false`, so the image crate's process-wide gate
+// (crates/image/src/gate.rs, one optimization per core), which bounds direct library calls,
+// does not apply to the route's calls as well: a `concurrency` above the core count is used
+// as given.
 
 /** Runs at most `size` jobs at once; the rest wait in arrival order. */
 class Queue {

@@ -64,7 +64,10 @@ async function transform(c, queue, upstream, params, previous) {
     // format a source gets when nothing was negotiated (JPEG for WebP/AVIF, else its own) is
     // the native optimizer's rule (OutputFormat::resolve in crates/image), not repeated here.
     const format = mimeType ? mimeType.split(';')[0] : undefined
-    const out = await optimizeInQueue(c, queue, buffer, { width, quality, format, maxInputPixels: c.imgOptMaxInputPixels || Number.MAX_SAFE_INTEGER })
+    // `gate: false`: the queue is this call's concurrency bound (queue.js), so the native
+    // process-wide gate, the bound for library calls, is skipped rather than applied twice.
+    const options = { width, quality, format, maxInputPixels: c.imgOptMaxInputPixels || Number.MAX_SAFE_INTEGER, gate: false }
+    const out = await optimizeInQueue(c, queue, buffer, options)
     return { buffer: out.data, contentType: out.contentType, maxAge, etag: getHash([out.data]), upstreamEtag }
   } catch (error) {
     // Next serves the original bytes whenever sharp fails (truncated, too many pixels,

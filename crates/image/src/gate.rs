@@ -2,6 +2,12 @@
 //! cores. Callers beyond it wait (in arrival order as far as the OS scheduler allows) before
 //! allocating any pixel buffer, so a burst of large requests costs at most `limit` decoded
 //! images of memory at a time, not one per waiting thread.
+//!
+//! It bounds the callers that bound nothing themselves: [`crate::optimize`] as a library call
+//! (`optimizeImage` used on its own). A caller with its own bound sets
+//! [`OptimizeOptions::gate`](crate::OptimizeOptions::gate) to `false` and is limited by that
+//! bound only: the image route's queue (`lib/image/queue.js`, the handler's `concurrency`),
+//! which would otherwise be capped here at the core count as well.
 
 use std::sync::{Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 
@@ -48,7 +54,7 @@ impl Drop for Permit<'_> {
   }
 }
 
-/// The gate every [`crate::optimize`] call passes, sized to `available_parallelism()`.
+/// The gate every gated [`crate::optimize`] call passes, sized to `available_parallelism()`.
 pub(crate) fn global() -> &'static Gate {
   static GATE: OnceLock<Gate> = OnceLock::new();
   GATE.get_or_init(|| Gate::new(std::thread::available_parallelism().map_or(1, |n| n.get())))
@@ -98,5 +104,35 @@ mod tests {
     })
     .join();
     let _again = gate.enter(); // would block forever if the permit leaked
+  }
+
+  /// A 4×4 PNG.
+  fn png() -> Vec<u8> {
+    let mut out = Vec::new();
+    image::RgbImage::from_pixel(4, 4, image::Rgb([200, 10, 10]))
+      .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
+      .unwrap();
+    out
+  }
+
+  #[test]
+  fn an_ungated_optimize_does_not_wait_on_a_full_gate_and_a_gated_one_does() {
+    let run = |gate: bool| {
+      let (tx, rx) = std::sync::mpsc::channel();
+      std::thread::spawn(move || {
+        let mut opts = crate::OptimizeOptions::new(2, crate::OutputFormat::Png);
+        opts.gate = gate;
+        let _ = tx.send(crate::optimize(&png(), &opts).map(|o| o.width));
+      });
+      rx
+    };
+    let full = global();
+    let permits: Vec<_> = (0..full.limit).map(|_| full.enter()).collect();
+    let ungated = run(false);
+    assert_eq!(ungated.recv_timeout(Duration::from_secs(60)), Ok(Ok(2)));
+    let gated = run(true);
+    assert!(gated.recv_timeout(Duration::from_millis(300)).is_err());
+    drop(permits);
+    assert_eq!(gated.recv_timeout(Duration::from_secs(60)), Ok(Ok(2)));
   }
 }

@@ -172,6 +172,11 @@ pub struct OptimizeOptions {
   pub avif_speed: u8,
   /// Threads for the AVIF encoder (`None` = rayon's global pool). Other stages use one thread.
   pub threads: Option<usize>,
+  /// Whether the call waits for a slot in the process-wide gate (default `true`): at most
+  /// `available_parallelism()` gated calls decode and encode at once, so a burst of callers
+  /// holds at most that many decoded images. `false` when the caller bounds its own
+  /// concurrency (the image route's queue does), so that it is limited once, by its own bound.
+  pub gate: bool,
 }
 
 impl OptimizeOptions {
@@ -184,6 +189,7 @@ impl OptimizeOptions {
       max_input_pixels: DEFAULT_MAX_INPUT_PIXELS,
       avif_speed: DEFAULT_AVIF_SPEED,
       threads: None,
+      gate: true,
     }
   }
 }
@@ -274,7 +280,7 @@ pub fn optimize(input: &[u8], opts: &OptimizeOptions) -> Result<Optimized, Image
     None => target_size(disp_w, disp_h, opts.width),
   };
   let shrink = (f64::from(disp_w) / f64::from(out_w)).min(f64::from(disp_h) / f64::from(out_h));
-  let _slot = gate::global().enter();
+  let _slot = opts.gate.then(|| gate::global().enter());
   let mut raster = decode::decode(input, format, opts.max_input_pixels, shrink)?;
   // Resize in stored orientation, then rotate the (smaller) result.
   let (stored_w, stored_h) = if swap { (out_h, out_w) } else { (out_w, out_h) };

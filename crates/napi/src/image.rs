@@ -32,6 +32,10 @@ pub struct OptimizeImageOptions {
   pub formats: Option<Vec<String>>,
   /// Refuse inputs with more pixels than this. Default 268,402,689 (Next's limit).
   pub max_input_pixels: Option<f64>,
+  /// Default `true`: the call waits for the process-wide gate, which lets at most one
+  /// optimization per core decode and encode at a time. `false`: the caller bounds concurrency
+  /// itself, as `createImageHandler` does (its `concurrency` option); skips the gate.
+  pub gate: Option<bool>,
 }
 
 #[napi(object)]
@@ -72,6 +76,7 @@ fn image_options(options: Unknown<'_>) -> Result<OptimizeImageOptions, CodedErro
         args::integer(v, n, 1, args::MAX_SAFE_INTEGER)
       })?
       .map(|p| p as f64),
+    gate: o.read_opt(c"gate", args::boolean)?,
   })
 }
 
@@ -111,6 +116,9 @@ fn resolve(input: &[u8], o: &OptimizeImageOptions) -> Result<core::OptimizeOptio
   if let Some(max) = o.max_input_pixels {
     // image_options checked a whole number from 1.
     opts.max_input_pixels = max as u64;
+  }
+  if let Some(gate) = o.gate {
+    opts.gate = gate;
   }
   Ok(opts)
 }
