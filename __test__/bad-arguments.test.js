@@ -641,6 +641,7 @@ const SURFACES = {
     valid: () => ['GET', '?url=%2Fa.png&w=64&q=75', (name) => (name === 'accept' ? 'image/webp' : null)],
   },
   './image-handler createImageHandler().close': { group: 'image-handler', self: (ctx) => ctx.closable, valid: () => [] },
+  './image-handler createImageHandler().stats': { group: 'image-handler', self: (ctx) => ctx.handler, valid: () => [] },
   './image-handler toNodeHandler': { group: 'image-handler', valid: (ctx) => [ctx.handler] },
   './image-handler toNodeHandler()': {
     group: 'image-handler',
