@@ -16,6 +16,7 @@ const NOT_UNIT = [
   [/^deployment-id\./, 'next build (three builds of a small app)'],
   [/^next-versions/, 'npm install of Next 15.5 and 14.2, next build and next start'],
   [/^next-adapter/, 'next build and next start (three builds of a small app)'],
+  [/^next-readme-snippets/, "next build of every README next.config snippet (eight small apps), next start of two"],
 ]
 
 const unit = process.argv.includes('--unit')
