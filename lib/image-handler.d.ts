@@ -1,5 +1,6 @@
 // `/_next/image` (Next.js 16.4) as a route handler / standalone service, on the native optimizer.
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type NextNativeCacheHandler = require('./cache-handler')
 
 export interface RemotePattern {
   protocol?: 'http' | 'https'
@@ -79,31 +80,18 @@ export interface ImageHandlerConfig {
   redis?: boolean | ImageRedisOptions
 }
 
-/** The cache handler's Redis options (url, client or cluster: else `REDIS_URL`), plus single flight. */
-export interface ImageRedisOptions {
-  /** `redis://[:password@]host:port[/db]` or `rediss://…` (TLS). Default `REDIS_URL`. */
-  url?: string
-  /** Startup nodes of a Redis Cluster (ioredis `Cluster` nodes). */
-  cluster?: Array<string | { host: string; port: number }>
-  /** Extra ioredis `ClusterOptions`. */
-  clusterOptions?: Record<string, unknown>
-  /** An ioredis `Redis` or `Cluster` you created (used as is, not closed by `close()`). */
-  client?: unknown
-  /** Key prefix (keys are `<prefix>img:…`). Default `REDIS_KEY_PREFIX`, else `next-native:`; no braces. */
-  keyPrefix?: string
-  /** Longest any one Redis call may take, ms; then the request carries on alone. Default `REDIS_TIMEOUT_MS`, else 150. */
-  timeout?: number
-  /** TTL of an image in Redis, seconds. Default 30 days. */
-  maxTtl?: number
-  /** Larger optimized images stay on each instance's disk only. Default `REDIS_MAX_ENTRY_BYTES`, else 16 MiB. */
-  maxEntryBytes?: number
+/**
+ * The cache handler's Redis options (url, client or cluster: else `REDIS_URL`; the same
+ * `keyPrefix`, `timeout`, `maxTtl`, `maxEntryBytes`), plus single flight. Images are keyed by
+ * their source bytes, so they are always shared across builds (no `shareAcrossBuilds`).
+ */
+export interface ImageRedisOptions extends Omit<NextNativeCacheHandler.RedisOptions, 'shareAcrossBuilds'> {
   /** The single-flight lease, ms: renewed while its holder works, so it expires this long after a holder dies. Default 2000. */
   leaseTtl?: number
   /** Longest a request waits for another instance's result before optimizing itself, ms. Default `imgOptTimeoutInSeconds`, at most 5000. */
   waitTimeout?: number
 }
 
-/** `handler.stats()`. */
 export interface ImageHandlerStats {
   /** Transforms run by this handler (encodes, plus passthroughs and failed encodes served as they came). */
   transforms: number
