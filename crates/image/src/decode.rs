@@ -129,6 +129,7 @@ pub(crate) fn header(input: &[u8], format: InputFormat) -> Result<Header, ImageE
       })
     }
     InputFormat::Avif => crate::avif::header(input),
+    InputFormat::Tiff if is_ycbcr_tiff(input) => ycbcr_tiff_header(input),
     _ => {
       let mut dec = image_decoder(input, format, u64::MAX)?;
       let (width, height) = dec.dimensions();
@@ -198,6 +199,7 @@ pub(crate) fn decode(
   guarded(format, || match format {
     InputFormat::Jpeg => decode_jpeg(input, limit, shrink),
     InputFormat::Avif => crate::avif::decode(input, limit),
+    InputFormat::Tiff if is_ycbcr_tiff(input) => decode_ycbcr_tiff(input, limit),
     _ => decode_with_image(input, format, limit),
   })
 }
@@ -318,6 +320,259 @@ fn decode_with_image(input: &[u8], format: InputFormat, limit: u64) -> Result<Ra
     data,
     icc,
   })
+}
+
+/// YCbCr TIFFs (photometric 6: what libtiff and ImageMagick write with JPEG compression),
+/// which `image` refuses ("Unhandled TIFF color type YCbCr"). The `tiff` crate reads their
+/// samples (JPEG strips and tiles upsampled by zune-jpeg; uncompressed, LZW, Deflate or PackBits
+/// without subsampling); we convert them to RGB. Uncompressed 2×2/2×1/… subsampled data is
+/// unpacked here ([`read_subsampled`]); subsampled data under another compression is refused.
+fn is_ycbcr_tiff(input: &[u8]) -> bool {
+  tiff::decoder::Decoder::new(Cursor::new(input))
+    .and_then(|mut d| d.colortype())
+    .is_ok_and(|c| matches!(c, tiff::ColorType::YCbCr(_)))
+}
+
+fn tiff_err(e: impl std::fmt::Display) -> ImageError {
+  ImageError::decode("TIFF", e)
+}
+
+fn ycbcr_tiff_header(input: &[u8]) -> Result<Header, ImageError> {
+  let mut dec = tiff::decoder::Decoder::new(Cursor::new(input)).map_err(tiff_err)?;
+  let (width, height) = dec.dimensions().map_err(tiff_err)?;
+  Ok(Header {
+    width,
+    height,
+    orientation: tiff_orientation(&mut dec),
+    has_alpha: false,
+  })
+}
+
+fn tiff_orientation(dec: &mut tiff::decoder::Decoder<Cursor<&[u8]>>) -> u8 {
+  match dec.find_tag_unsigned::<u8>(tiff::tags::Tag::Orientation) {
+    Ok(Some(o @ 1..=8)) => o,
+    _ => 1,
+  }
+}
+
+fn decode_ycbcr_tiff(input: &[u8], limit: u64) -> Result<Raster, ImageError> {
+  use tiff::tags::Tag;
+
+  crate::plausible::check(input, InputFormat::Tiff)?;
+  let mut dec = tiff::decoder::Decoder::new(Cursor::new(input)).map_err(tiff_err)?;
+  let (width, height) = dec.dimensions().map_err(tiff_err)?;
+  check_pixels(width.into(), height.into(), limit)?;
+  if !matches!(
+    dec.colortype().map_err(tiff_err)?,
+    tiff::ColorType::YCbCr(8)
+  ) {
+    return Err(tiff_err("YCbCr with other than 8 bits per sample"));
+  }
+  // A strip or tile that ends past the file is truncated data: zune-jpeg would pad a cut JPEG
+  // strip silently, where libjpeg warns and sharp's `failOn: 'warning'` fails.
+  let (offsets, counts) = match dec.get_chunk_type() {
+    tiff::decoder::ChunkType::Strip => (Tag::StripOffsets, Tag::StripByteCounts),
+    tiff::decoder::ChunkType::Tile => (Tag::TileOffsets, Tag::TileByteCounts),
+  };
+  let offsets = dec.get_tag_u64_vec(offsets).map_err(tiff_err)?;
+  let counts = dec.get_tag_u64_vec(counts).map_err(tiff_err)?;
+  if offsets.len() != counts.len()
+    || offsets
+      .iter()
+      .zip(&counts)
+      .any(|(&o, &c)| o.saturating_add(c) > input.len() as u64)
+  {
+    return Err(tiff_err(
+      "premature end of data (a strip or tile ends past the file)",
+    ));
+  }
+  let icc = dec
+    .find_tag(Tag::IccProfile)
+    .ok()
+    .flatten()
+    .and_then(|v| v.into_u8_vec().ok());
+  let compression = dec
+    .find_tag_unsigned::<u16>(Tag::Compression)
+    .map_err(tiff_err)?
+    .unwrap_or(1);
+  let subsampling = dec
+    .find_tag_unsigned_vec::<u16>(Tag::ChromaSubsampling)
+    .map_err(tiff_err)?
+    .unwrap_or_else(|| vec![2, 2]);
+  let (sh, sv) = match subsampling[..] {
+    [h, v] if [1, 2, 4].contains(&h) && [1, 2, 4].contains(&v) && v <= h => (h, v),
+    _ => return Err(tiff_err(format!("YCbCr subsampling {subsampling:?}"))),
+  };
+  // A JPEG strip is converted as JFIF (full-range BT.601), as libtiff's JPEGCOLORMODE_RGB
+  // has libjpeg do for libvips; otherwise libtiff's YCbCr→RGB: the YCbCrCoefficients and
+  // ReferenceBlackWhite tags, defaulting to BT.601 and 0/255/128/255/128/255.
+  let jpeg = compression == 7;
+  let rationals = |dec: &mut tiff::decoder::Decoder<Cursor<&[u8]>>, tag, n| {
+    dec
+      .find_tag(tag)
+      .ok()
+      .flatten()
+      .and_then(|v| v.into_f32_vec().ok())
+      .filter(|v| v.len() == n && v.iter().all(|x| x.is_finite()))
+  };
+  // 529: YCbCrCoefficients; 532: ReferenceBlackWhite (no names in the tiff crate).
+  let luma = match rationals(&mut dec, Tag::Unknown(529), 3) {
+    Some(l) if !jpeg && l[1] > 0.0 => [l[0], l[1], l[2]],
+    _ => [0.299, 0.587, 0.114],
+  };
+  let refbw = match rationals(&mut dec, Tag::Unknown(532), 6) {
+    Some(r) if !jpeg => [r[0], r[1], r[2], r[3], r[4], r[5]],
+    _ => [0.0, 255.0, 128.0, 255.0, 128.0, 255.0],
+  };
+  let limits = {
+    let mut l = tiff::decoder::Limits::default();
+    let bytes = usize::try_from(limit.saturating_mul(3)).unwrap_or(usize::MAX);
+    l.decoding_buffer_size = bytes.saturating_add(64 << 20);
+    l.intermediate_buffer_size = l.decoding_buffer_size;
+    l
+  };
+  let samples = if (sh, sv) != (1, 1) && !jpeg {
+    if compression != 1 {
+      return Err(tiff_err(
+        "subsampled YCbCr is read only uncompressed or JPEG-compressed",
+      ));
+    }
+    read_subsampled(&mut dec, input, width, height, (sh, sv))?
+  } else {
+    let mut dec = dec.with_limits(limits);
+    match dec.read_image().map_err(tiff_err)? {
+      tiff::decoder::DecodingResult::U8(v) => v,
+      _ => return Err(tiff_err("YCbCr samples are not 8-bit")),
+    }
+  };
+  let n = width as usize * height as usize;
+  if samples.len() != n * 3 {
+    return Err(tiff_err("decoded YCbCr buffer has the wrong size"));
+  }
+  Ok(Raster {
+    width,
+    height,
+    channels: 3,
+    data: ycbcr_to_rgb(&samples, luma, refbw),
+    icc,
+  })
+}
+
+/// libtiff's `TIFFYCbCrToRGB` (tif_color.c) in floating point.
+fn ycbcr_to_rgb(samples: &[u8], luma: [f32; 3], refbw: [f32; 6]) -> Vec<u8> {
+  let scale = |c: f32, black: f32, white: f32, range: f32| {
+    let span = if white - black != 0.0 {
+      white - black
+    } else {
+      1.0
+    };
+    (c - black) * range / span
+  };
+  let [lr, lg, lb] = luma;
+  let (f1, f3) = (2.0 - 2.0 * lr, 2.0 - 2.0 * lb);
+  let (f2, f4) = (lr * f1 / lg, lb * f3 / lg);
+  let to_u8 = |v: f32| v.round().clamp(0.0, 255.0) as u8;
+  let mut out = Vec::with_capacity(samples.len());
+  for px in samples.chunks_exact(3) {
+    let y = scale(f32::from(px[0]), refbw[0], refbw[1], 255.0);
+    let cb = scale(
+      f32::from(px[1]) - 128.0,
+      refbw[2] - 128.0,
+      refbw[3] - 128.0,
+      127.0,
+    );
+    let cr = scale(
+      f32::from(px[2]) - 128.0,
+      refbw[4] - 128.0,
+      refbw[5] - 128.0,
+      127.0,
+    );
+    out.extend([
+      to_u8(y + f1 * cr),
+      to_u8(y - f2 * cr - f4 * cb),
+      to_u8(y + f3 * cb),
+    ]);
+  }
+  out
+}
+
+/// Uncompressed, chunky, subsampled YCbCr strips: each data unit is `sh × sv` Y samples then
+/// one Cb and one Cr, covering the strip's rows in units (edges padded). Returns full-resolution
+/// interleaved YCbCr (chroma repeated over its block, as libtiff does). Every strip's bytes must
+/// be in the file before the output buffer is allocated.
+fn read_subsampled(
+  dec: &mut tiff::decoder::Decoder<Cursor<&[u8]>>,
+  input: &[u8],
+  width: u32,
+  height: u32,
+  (sh, sv): (u16, u16),
+) -> Result<Vec<u8>, ImageError> {
+  use tiff::tags::Tag;
+
+  if dec.get_chunk_type() != tiff::decoder::ChunkType::Strip
+    || dec
+      .find_tag_unsigned::<u16>(Tag::PlanarConfiguration)
+      .map_err(tiff_err)?
+      .unwrap_or(1)
+      != 1
+  {
+    return Err(tiff_err("subsampled YCbCr is read only as chunky strips"));
+  }
+  let (w, h) = (width as usize, height as usize);
+  let (sh, sv) = (usize::from(sh), usize::from(sv));
+  let rows_per_strip = dec
+    .find_tag_unsigned::<u32>(Tag::RowsPerStrip)
+    .map_err(tiff_err)?
+    .map_or(h, |r| (r as usize).clamp(1, h));
+  if rows_per_strip % sv != 0 && rows_per_strip < h {
+    return Err(tiff_err(
+      "RowsPerStrip is not a multiple of the vertical subsampling",
+    ));
+  }
+  let offsets = dec.get_tag_u64_vec(Tag::StripOffsets).map_err(tiff_err)?;
+  let strips = h.div_ceil(rows_per_strip);
+  if offsets.len() < strips {
+    return Err(tiff_err("fewer strips than the image needs"));
+  }
+  let units_across = w.div_ceil(sh);
+  let unit = sh * sv + 2;
+  let mut chunks = Vec::with_capacity(strips);
+  for (s, &offset) in offsets.iter().take(strips).enumerate() {
+    let rows = rows_per_strip.min(h - s * rows_per_strip);
+    let bytes = rows.div_ceil(sv) * units_across * unit;
+    let start = usize::try_from(offset).unwrap_or(usize::MAX);
+    let data = start
+      .checked_add(bytes)
+      .and_then(|end| input.get(start..end))
+      .ok_or_else(|| {
+        tiff_err(format!(
+          "strip {s} needs {bytes} bytes past the end of the file"
+        ))
+      })?;
+    chunks.push((rows, data));
+  }
+  let mut out = vec![0u8; w * h * 3];
+  for (s, (rows, data)) in chunks.into_iter().enumerate() {
+    for (u, block) in data.chunks_exact(unit).enumerate() {
+      let (ux, uy) = (u % units_across, u / units_across);
+      let (cb, cr) = (block[sh * sv], block[sh * sv + 1]);
+      for dy in 0..sv {
+        let row = uy * sv + dy;
+        if row >= rows {
+          break;
+        }
+        let y = s * rows_per_strip + row;
+        for dx in 0..sh {
+          let x = ux * sh + dx;
+          if x < w {
+            let at = (y * w + x) * 3;
+            out[at..at + 3].copy_from_slice(&[block[dy * sh + dx], cb, cr]);
+          }
+        }
+      }
+    }
+  }
+  Ok(out)
 }
 
 #[cfg(test)]
