@@ -155,6 +155,21 @@ function withTimeout(promise, ms, what) {
 }
 
 /**
+ * Sets `tier.everReady` (the client has been ready at least once) and `tier.firstReady` (a
+ * promise of that moment), which bound how long a call waits for a first connection.
+ */
+function watchFirstReady(tier) {
+  tier.everReady = tier.client.status === 'ready'
+  tier.firstReady = new Promise((resolve) => {
+    if (tier.everReady) return resolve()
+    tier.client.once('ready', () => {
+      tier.everReady = true
+      resolve()
+    })
+  })
+}
+
+/**
  * The ioredis client for a resolved config (`resolveConfig`), shared by the page cache's tier
  * and the image handler's (lib/image/shared-tier.js): the caller's own `client` (not owned),
  * a Cluster, or one connection to `url`. Fails fast while disconnected instead of queueing
@@ -262,14 +277,7 @@ class RedisTier extends EventEmitter {
     this.syncTimer.unref()
     // Resolves once the first pull is done (or never, if Redis never comes up: waits on it are bounded).
     this.syncedOnce = new Promise((resolve) => this.once('synced', resolve))
-    this.everReady = this.client.status === 'ready'
-    this.firstReady = new Promise((resolve) => {
-      if (this.everReady) return resolve()
-      this.client.once('ready', () => {
-        this.everReady = true
-        resolve()
-      })
-    })
+    watchFirstReady(this)
   }
 
   get available() {
@@ -525,4 +533,4 @@ class RedisTier extends EventEmitter {
 // The Lua scripts, for __test__/tag-merge.test.js (one merge table for the store, Redis and the hot tier).
 const SCRIPTS = { setIfNewer: SET_IF_NEWER, dropIfSame: DROP_IF_SAME, revalidate: REVALIDATE, pull: PULL }
 
-module.exports = { RedisTier, RedisUnavailable, resolveConfig, createClient, withTimeout, checksum, DEFAULT_PREFIX, DEFAULT_TIMEOUT_MS, DEFAULT_MAX_ENTRY_BYTES, SCRIPTS }
+module.exports = { RedisTier, RedisUnavailable, resolveConfig, createClient, watchFirstReady, withTimeout, checksum, DEFAULT_PREFIX, DEFAULT_TIMEOUT_MS, DEFAULT_MAX_ENTRY_BYTES, SCRIPTS }

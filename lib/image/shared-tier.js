@@ -42,7 +42,7 @@ const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call
 const EXTEND = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`
 
 // One client factory and one bounded call for both Redis tiers (pages and images).
-const { createClient, withTimeout, RedisUnavailable: Unavailable } = require('../cache-redis')
+const { createClient, watchFirstReady, withTimeout, RedisUnavailable: Unavailable } = require('../cache-redis')
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -120,14 +120,7 @@ class SharedTier {
     this.client.on('error', this.onError)
     this.client.on('close', this.onClose)
     this.client.on('ready', this.onReady)
-    this.everReady = this.client.status === 'ready'
-    this.firstReady = new Promise((resolve) => {
-      if (this.everReady) return resolve()
-      this.client.once('ready', () => {
-        this.everReady = true
-        resolve()
-      })
-    })
+    watchFirstReady(this)
   }
 
   /** The Redis key of an image: everything that changes the output (see the top of this file). */
