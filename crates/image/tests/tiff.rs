@@ -79,3 +79,41 @@ fn truncated_ycbcr_tiffs_are_decode_errors() {
     assert_eq!(err.code(), "IMAGE_DECODE", "{name}: {err}");
   }
 }
+
+/// `photo-ycbcr.tif`'s 4:4:4 samples re-encoded by the `tiff` crate with a compression.
+fn recompressed(compression: tiff::encoder::Compression) -> Vec<u8> {
+  let mut dec =
+    tiff::decoder::Decoder::new(std::io::Cursor::new(fixture("photo-ycbcr.tif"))).unwrap();
+  let (w, h) = dec.dimensions().unwrap();
+  let tiff::decoder::DecodingResult::U8(samples) = dec.read_image().unwrap() else {
+    panic!("8-bit samples expected");
+  };
+  let mut out = std::io::Cursor::new(Vec::new());
+  tiff::encoder::TiffEncoder::new(&mut out)
+    .unwrap()
+    .with_compression(compression)
+    .write_image::<tiff::encoder::colortype::YCbCr8>(w, h, &samples)
+    .unwrap();
+  out.into_inner()
+}
+
+#[test]
+fn compressed_ycbcr_444_tiffs_decode_like_uncompressed() {
+  let reference = rgb(
+    &optimize(
+      &fixture("photo-ycbcr.tif"),
+      &OptimizeOptions::new(16, OutputFormat::Png),
+    )
+    .unwrap()
+    .data,
+  );
+  for (name, compression) in [
+    ("LZW", tiff::encoder::Compression::Lzw),
+    ("PackBits", tiff::encoder::Compression::Packbits),
+  ] {
+    let input = recompressed(compression);
+    let out = optimize(&input, &OptimizeOptions::new(16, OutputFormat::Png))
+      .unwrap_or_else(|e| panic!("{name}: {e}"));
+    assert_eq!(rgb(&out.data), reference, "{name}");
+  }
+}
