@@ -579,6 +579,102 @@ fn read_subsampled(
 mod tests {
   use super::*;
 
+  /// A little-endian YCbCr TIFF: 8-bit, uncompressed, the given subsampling and strips.
+  fn ycbcr_tiff(width: u16, height: u16, sub: [u16; 2], rows: u16, strips: &[Vec<u8>]) -> Vec<u8> {
+    let entries: [(u16, u16, u32, u32); 11] = [
+      (256, 3, 1, width.into()),
+      (257, 3, 1, height.into()),
+      (258, 3, 3, 0), // BitsPerSample 8,8,8: patched to an offset below
+      (259, 3, 1, 1),
+      (262, 3, 1, 6),
+      (273, 4, strips.len() as u32, 0), // StripOffsets: patched
+      (277, 3, 1, 3),
+      (278, 3, 1, rows.into()),
+      (279, 4, strips.len() as u32, 0), // StripByteCounts: patched
+      (284, 3, 1, 1),
+      (530, 3, 2, u32::from(sub[0]) | u32::from(sub[1]) << 16),
+    ];
+    let ifd_len = 2 + entries.len() * 12 + 4;
+    let bits_at = 8 + ifd_len;
+    let offsets_at = bits_at + 6;
+    let counts_at = offsets_at + 4 * strips.len();
+    let mut data_at = counts_at + 4 * strips.len();
+    let mut out = b"II*\0\x08\0\0\0".to_vec();
+    out.extend_from_slice(&(entries.len() as u16).to_le_bytes());
+    for (tag, kind, count, value) in entries {
+      let value = match tag {
+        258 => bits_at as u32,
+        273 if strips.len() > 1 => offsets_at as u32,
+        273 => data_at as u32,
+        279 if strips.len() > 1 => counts_at as u32,
+        279 => strips[0].len() as u32,
+        _ => value,
+      };
+      out.extend_from_slice(&tag.to_le_bytes());
+      out.extend_from_slice(&kind.to_le_bytes());
+      out.extend_from_slice(&count.to_le_bytes());
+      out.extend_from_slice(&value.to_le_bytes());
+    }
+    out.extend_from_slice(&[0; 4]);
+    out.extend_from_slice(&[8, 0, 8, 0, 8, 0]);
+    let mut counts = Vec::new();
+    for strip in strips {
+      out.extend_from_slice(&(data_at as u32).to_le_bytes());
+      counts.extend_from_slice(&(strip.len() as u32).to_le_bytes());
+      data_at += strip.len();
+    }
+    out.extend_from_slice(&counts);
+    for strip in strips {
+      out.extend_from_slice(strip);
+    }
+    out
+  }
+
+  #[test]
+  fn subsampled_ycbcr_tiff_strips_are_unpacked_in_place() {
+    // 5×3, 2×2 subsampling, two rows per strip: 3 data units across (the last one half
+    // outside the image), the second strip's units half below it. Y = 10·x + 50·y; each unit
+    // has Cb 128 and Cr 128 + 10·(its index in the strip), so red tells which unit a pixel took
+    // its chroma from.
+    let strip = |rows: std::ops::Range<usize>| -> Vec<u8> {
+      let mut s = Vec::new();
+      for ux in 0..3 {
+        for dy in 0..2 {
+          for dx in 0..2 {
+            let (x, y) = (ux * 2 + dx, rows.start + dy);
+            s.push((10 * x + 50 * y) as u8);
+          }
+        }
+        s.extend_from_slice(&[128, 128 + 10 * ux as u8]);
+      }
+      s
+    };
+    let tiff = ycbcr_tiff(5, 3, [2, 2], 2, &[strip(0..2), strip(2..4)]);
+    assert!(is_ycbcr_tiff(&tiff));
+    let h = header(&tiff, InputFormat::Tiff).unwrap();
+    assert_eq!((h.width, h.height, h.has_alpha), (5, 3, false));
+    let r = decode(&tiff, InputFormat::Tiff, 1 << 20, 1.0).unwrap();
+    assert_eq!((r.width, r.height, r.channels), (5, 3, 3));
+    for y in 0..3 {
+      for x in 0..5 {
+        let luma = (10 * x + 50 * y) as f32;
+        let cr = 10.0 * (x / 2) as f32;
+        let px = &r.data[(y * 5 + x) * 3..][..3];
+        let want = [luma + 1.402 * cr, luma - 0.714_136 * cr, luma];
+        for c in 0..3 {
+          assert!(
+            (f32::from(px[c]) - want[c]).abs() <= 0.5,
+            "({x}, {y}): {px:?} vs {want:?}"
+          );
+        }
+      }
+    }
+    // One byte short of the last data unit: refused before decoding.
+    let mut cut = tiff.clone();
+    cut.pop();
+    assert!(decode(&cut, InputFormat::Tiff, 1 << 20, 1.0).is_err());
+  }
+
   #[test]
   fn shrink_on_load_matches_sharp() {
     assert_eq!(jpeg_shrink_on_load(1.5), 1);
