@@ -110,6 +110,10 @@ fn compressed_ycbcr_444_tiffs_decode_like_uncompressed() {
   for (name, compression) in [
     ("LZW", tiff::encoder::Compression::Lzw),
     ("PackBits", tiff::encoder::Compression::Packbits),
+    (
+      "Deflate",
+      tiff::encoder::Compression::Deflate(tiff::encoder::DeflateLevel::Balanced),
+    ),
   ] {
     let input = recompressed(compression);
     let out = optimize(&input, &OptimizeOptions::new(16, OutputFormat::Png))
