@@ -11,9 +11,7 @@ use crate::ImageError;
 pub(super) fn decode_contained(input: &[u8], limit: u64) -> Result<Raster, ImageError> {
   let file = File::parse(input)?;
   let id = file.primary;
-  let (w, h) = file
-    .ispe(id)
-    .ok_or_else(|| err("the primary item has no size (ispe)"))?;
+  let (w, h) = super::primary_size(&file)?;
   check_pixels(w.into(), h.into(), limit)?;
   let colour = decode_item(&file, id, Role::Colour, limit)?;
   let (width, height) = (colour.width, colour.height);

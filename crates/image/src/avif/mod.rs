@@ -76,13 +76,18 @@ fn fourcc(kind: [u8; 4]) -> String {
   String::from_utf8_lossy(&kind).into_owned()
 }
 
+/// The primary item's size (`ispe`, stored orientation); an item without one is refused.
+fn primary_size(file: &File) -> Result<(u32, u32), ImageError> {
+  file
+    .ispe(file.primary)
+    .ok_or_else(|| err("the primary item has no size (ispe)"))
+}
+
 /// Size (stored orientation), orientation (`irot`/`imir`) and alpha from the container.
 pub(crate) fn header(input: &[u8]) -> Result<Header, ImageError> {
   let file = File::parse(input)?;
   let id = file.primary;
-  let (width, height) = file
-    .ispe(id)
-    .ok_or_else(|| err("the primary item has no size (ispe)"))?;
+  let (width, height) = primary_size(&file)?;
   Ok(Header {
     width,
     height,
@@ -99,9 +104,7 @@ pub(crate) fn decode(input: &[u8], limit: u64) -> Result<Raster, ImageError> {
   // the timeout; the thread reads its own copy of the input.
   let file = File::parse(input)?;
   let id = file.primary;
-  let (w, h) = file
-    .ispe(id)
-    .ok_or_else(|| err("the primary item has no size (ispe)"))?;
+  let (w, h) = primary_size(&file)?;
   check_pixels(w.into(), h.into(), limit)?;
   let planes = if file.alpha_item(id).is_some() { 2 } else { 1 };
   let timeout = decode_timeout(u64::from(w) * u64::from(h) * planes);
