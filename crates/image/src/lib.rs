@@ -19,7 +19,8 @@
 //! The one thing to know: everything is synchronous, CPU-bound and single-image, and at most
 //! `available_parallelism()` `optimize` calls (the core count) run at once in a process; more
 //! callers wait for a slot before decoding anything, so a burst of requests cannot hold a
-//! decoded image per thread. Only AVIF uses more than the calling thread: encoding (see
+//! decoded image per thread. A caller that bounds its own concurrency (the JS image handler's
+//! queue) skips that gate with [`OptimizeOptions::gate`] `= false`. Only AVIF uses more than the calling thread: encoding (see
 //! [`OptimizeOptions::threads`]) and decoding (a thread of its own plus two rav1d worker
 //! threads while the caller waits; see `avif/` for why two, and rav1d below for why a thread
 //! of its own).
