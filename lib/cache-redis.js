@@ -109,6 +109,11 @@ for i = 1, #tags, 2 do
 end
 return out`
 
+/**
+ * Redis could not answer (down, slow, disconnected): the internal signal of both Redis tiers,
+ * caught where it is raised and turned into a miss, a local write or one log line. It never
+ * reaches a caller, so it carries no `ERR_` code.
+ */
 class RedisUnavailable extends Error {}
 
 /** The integrity check stored beside an entry's bytes. */
@@ -266,7 +271,7 @@ class RedisTier extends EventEmitter {
 
     this.client.on('error', (err) => this.down(err))
     // A dropped connection is an outage as soon as it happens, not at the first failed retry.
-    this.client.on('close', () => !this.closed && this.down(new Error('connection closed')))
+    this.client.on('close', () => !this.closed && this.down(new RedisUnavailable('connection closed')))
     this.sub.on('error', (err) => this.down(err))
     this.client.on('ready', () => this.onReady())
     this.sub.on('ready', () => this.catchUp())

@@ -1,6 +1,7 @@
 'use strict'
 
-// No requires: lib/image-loader.js (client code) uses this file too.
+// No requires. lib/image-loader.js, bundled into client code, writes its two argument errors
+// out in the same shape rather than requiring this file: it must require nothing.
 
 /**
  * Errors thrown by the JS entry points carry a stable `code`, like the native ones

@@ -115,7 +115,7 @@ class SharedTier {
       if (typeof this.client[name] !== 'function') this.client.defineCommand(name, { numberOfKeys: 1, lua })
     }
     this.onError = (err) => this.down(err)
-    this.onClose = () => !this.closed && this.down(new Error('connection closed'))
+    this.onClose = () => !this.closed && this.down(new Unavailable('connection closed'))
     this.onReady = () => this.up()
     this.client.on('error', this.onError)
     this.client.on('close', this.onClose)
@@ -159,7 +159,7 @@ class SharedTier {
       if (this.closed || this.everReady || Date.now() < this.skipUntil) throw new Unavailable(`${what}: not connected`)
       await withTimeout(this.firstReady, this.timeout, 'first connection').catch(() => {})
       if (!this.available) {
-        this.down(new Error('not connected'))
+        this.down(new Unavailable('not connected'))
         throw new Unavailable(`${what}: not connected`)
       }
     }
