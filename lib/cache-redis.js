@@ -527,6 +527,22 @@ class RedisTier extends EventEmitter {
     }
   }
 
+  /** Pulls every tag record from the start, for a local store that lost them (a rebuilt store). */
+  relearnAll() {
+    this.lastSeen = 0
+    return this.refresh()
+  }
+
+  /** Whether build-scoped entries are shared between builds (`redis.shareAcrossBuilds`). */
+  get sharesAcrossBuilds() {
+    return this.config.shareAcrossBuilds === true
+  }
+
+  /** For stats: connected, caught up with the tag log, and tag revalidations waiting to be sent. */
+  status() {
+    return { healthy: this.healthy, synced: this.synced, pendingTags: this.pending.size }
+  }
+
   async close() {
     this.closed = true
     clearInterval(this.syncTimer)

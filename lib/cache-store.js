@@ -78,10 +78,7 @@ class CacheStore {
     this.hot = new HotTier(hotBytes)
     this.native = new NativeCacheStore({ maxBytes: maxBytes - hotBytes, compression })
     // The new native store has an empty tag manifest: learn every tag record again.
-    if (this.remote) {
-      this.remote.lastSeen = 0
-      this.remote.pull().catch(() => {})
-    }
+    if (this.remote) this.remote.relearnAll()
     if (this.disk) this.diskReady = this.loadDiskTags(this.disk)
   }
 
@@ -336,7 +333,7 @@ class CacheStore {
    */
   remoteKey(key, scope) {
     if (!this.remote) return null
-    if (scope === 'shared' || !this.buildId || this.remote.config.shareAcrossBuilds) return key
+    if (scope === 'shared' || !this.buildId || this.remote.sharesAcrossBuilds) return key
     return `b/${this.buildId}/${key}`
   }
 
@@ -372,7 +369,7 @@ class CacheStore {
       hotHits: this.hot.hits,
       hotBytes: this.hot.bytes,
       capacity: s.capacity + this.hot.maxBytes,
-      ...(this.remote && { redis: { healthy: this.remote.healthy, synced: this.remote.synced, pendingTags: this.remote.pending.size } }),
+      ...(this.remote && { redis: this.remote.status() }),
       ...(this.disk && { disk: this.disk.stats() }),
     }
   }
