@@ -16,24 +16,10 @@ const { withNextNative } = require('../lib/config')
 const { buildIdSync, deploymentIdSync } = require('../lib/build-id')
 const { PHASE_PRODUCTION_BUILD, PHASE_PRODUCTION_SERVER } = require('next/constants')
 const loadConfig = require('next/dist/server/config').default
+const { configProjects } = require('./fixtures/config-projects')
 
-// Inside the repository and without a package.json of their own, so `next` and
-// `@rs/next-native` (a self-reference) resolve as in a user's project.
-const TMP = fs.mkdtempSync(path.join(__dirname, '.config-'))
-after(() => fs.rmSync(TMP, { recursive: true, force: true }))
-
-let n = 0
-function project(configSource, files = {}) {
-  const dir = path.join(TMP, `p${n++}`)
-  fs.mkdirSync(path.join(dir, 'app'), { recursive: true })
-  fs.writeFileSync(path.join(dir, 'app', 'page.js'), 'export default function Page() { return "hi" }\n')
-  fs.writeFileSync(path.join(dir, 'next.config.js'), configSource)
-  for (const [name, text] of Object.entries(files)) {
-    fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true })
-    fs.writeFileSync(path.join(dir, name), text)
-  }
-  return dir
-}
+const project = configProjects('wrapper')
+const TMP = project.root
 
 /** Next's loadConfig, with what it logs. */
 async function load(dir, phase = PHASE_PRODUCTION_BUILD) {

@@ -26,23 +26,13 @@ const { withNextNative } = require('../lib/config')
 const { buildIdSync } = require('../lib/build-id')
 const { PHASE_PRODUCTION_BUILD, PHASE_PRODUCTION_SERVER } = require('next/constants')
 const loadConfig = require('next/dist/server/config').default
+const { configProjects } = require('./fixtures/config-projects')
 
 // ---------------------------------------------------------------------------------------
 // In-process: Next's loadConfig applies the adapter's modifyConfig as `next build` does.
 
-// Inside the repository (git-ignored `.config-*`) and without a package.json of their own, so
-// `next` and `@rs/next-native` (a self-reference) resolve as in a user's project.
-const TMP = fs.mkdtempSync(path.join(__dirname, '.config-adapter-'))
-after(() => fs.rmSync(TMP, { recursive: true, force: true }))
-let n = 0
-function project(configSource, files = {}) {
-  const dir = path.join(TMP, `p${n++}`)
-  fs.mkdirSync(path.join(dir, 'app'), { recursive: true })
-  fs.writeFileSync(path.join(dir, 'app', 'page.js'), 'export default function Page() { return "hi" }\n')
-  fs.writeFileSync(path.join(dir, 'next.config.js'), configSource)
-  for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text)
-  return dir
-}
+const project = configProjects('adapter')
+const TMP = project.root
 
 /** Our keys of a loaded config, with the build ID its generateBuildId gives. */
 async function ourKeys(config) {
