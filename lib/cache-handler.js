@@ -115,7 +115,8 @@ function create(options = {}) {
       const revalidated = ctx.revalidatedTags
       this.revalidatedTags = revalidated === undefined || refused('cacheHandler', () => checkTags(revalidated, 'ctx.revalidatedTags')) ? [] : revalidated
       // The running build's ID namespaces build-scoped entries in Redis (cache-store.js remoteKey).
-      if (ctx.serverDistDir) this.store.knowBuild(readBuildId(path.dirname(ctx.serverDistDir)))
+      // Read once per process: this constructor runs inside every request.
+      if (ctx.serverDistDir && !this.store.buildId) this.store.knowBuild(readBuildId(path.dirname(ctx.serverDistDir)))
       // The disk tier is opened by the first construction that knows where the build is.
       if (this.store.diskRoot === undefined) {
         const config = diskConfig(options, ctx)
