@@ -13,8 +13,6 @@ const { codedError, describeReceived, invalidArgType } = require('../errors')
 const { AVIF, WEBP } = require('./image-type')
 const { globToRegExp } = require('./patterns')
 
-// Largest optimized image put in Redis; bigger ones stay on each instance's disk.
-const DEFAULT_MAX_ENTRY_BYTES = 16 * 1024 * 1024
 // The in-process tier's default bound when Redis is configured (else 0: off).
 const DEFAULT_MEMORY_CACHE_BYTES = 64 * 1024 * 1024
 
@@ -174,14 +172,13 @@ function resolveRedis(redis, c, bad, env) {
     throw codedError(err.code ?? 'ERR_INVALID_ARG_VALUE', `createImageHandler: ${err.message}`, TypeError)
   }
   const isInt = (n, min) => Number.isSafeInteger(n) && n >= min
-  // cache-redis.js reads redis.maxEntryBytes / REDIS_MAX_ENTRY_BYTES (the page cache's cap too).
-  const maxEntryBytes = base.maxEntryBytes ?? redis.maxEntryBytes ?? DEFAULT_MAX_ENTRY_BYTES
-  if (!isInt(maxEntryBytes, 0)) throw bad(`redis.maxEntryBytes must be an integer number of bytes from 0. Received ${describeReceived(maxEntryBytes)}`)
+  // base.maxEntryBytes: redis.maxEntryBytes / REDIS_MAX_ENTRY_BYTES, checked by cache-redis.js
+  // (the page cache's cap too).
   const leaseTtl = redis.leaseTtl ?? 2000
   if (!isInt(leaseTtl, 1)) throw bad(`redis.leaseTtl must be an integer number of milliseconds from 1. Received ${describeReceived(redis.leaseTtl)}`)
   const waitTimeout = redis.waitTimeout ?? Math.min(Math.round(c.imgOptTimeoutInSeconds * 1000), 5000)
   if (!isInt(waitTimeout, 0)) throw bad(`redis.waitTimeout must be an integer number of milliseconds from 0. Received ${describeReceived(redis.waitTimeout)}`)
-  return { ...base, maxEntryBytes, leaseTtl, waitTimeout }
+  return { ...base, leaseTtl, waitTimeout }
 }
 
 module.exports = { DEFAULTS, resolveConfig }

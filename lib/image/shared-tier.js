@@ -300,7 +300,9 @@ class SharedTier {
       }
       const token = await this.acquire(key)
       if (token) {
-        const again = await this.get(key)
+        // Ours now: a Redis failure here must not lose the token (the lease would block the
+        // fleet until it expires), so the caller holds and releases it as usual.
+        const again = await this.get(key).catch(() => null)
         if (again) {
           await this.release(key, token)
           this.stats.waitedHits++
