@@ -259,15 +259,15 @@ test('Redis tier: two instances, one Redis', { skip, timeout: 120_000 }, async (
 
 test('Redis tier across builds: pages per build ID, fetch data shared; shareAcrossBuilds shares pages too', { skip, timeout: 120_000 }, async (t) => {
   const redis = await startRedis()
-  const dists = {}
-  for (const id of ['buildaaaaaaaaaaaaaaaaaaaaaa', 'buildbbbbbbbbbbbbbbbbbbbbbb']) {
-    dists[id] = fs.mkdtempSync(path.join(os.tmpdir(), 'nn-dist-'))
-    fs.mkdirSync(path.join(dists[id], 'server'))
-    fs.writeFileSync(path.join(dists[id], 'BUILD_ID'), id)
-  }
-  const [x, y] = Object.values(dists)
+  const dists = []
   const started = []
-  const start = async (dist, env = {}) => {
+  // Each instance gets a dist dir of its own (so its own disk tier: what it serves from
+  // another instance can only have come through Redis), holding the given BUILD_ID.
+  const start = async (buildId, env = {}) => {
+    const dist = fs.mkdtempSync(path.join(os.tmpdir(), 'nn-dist-'))
+    dists.push(dist)
+    fs.mkdirSync(path.join(dist, 'server'))
+    fs.writeFileSync(path.join(dist, 'BUILD_ID'), buildId)
     const inst = await startInstance(redis.url, { TEST_DIST_DIR: dist, ...env })
     started.push(inst)
     await inst.call('ready')
@@ -276,8 +276,9 @@ test('Redis tier across builds: pages per build ID, fetch data shared; shareAcro
   t.after(async () => {
     await Promise.all(started.map(stopInstance))
     await redis.stop()
-    for (const d of Object.values(dists)) fs.rmSync(d, { recursive: true, force: true })
+    for (const d of dists) fs.rmSync(d, { recursive: true, force: true })
   })
+  const [x, y] = ['buildaaaaaaaaaaaaaaaaaaaaaa', 'buildbbbbbbbbbbbbbbbbbbbbbb']
   const fetchEntry = { kind: 'FETCH', data: { body: 'eA==', headers: {}, url: 'u' }, revalidate: 60, tags: ['f'] }
   const a = await start(x)
   await a.call('set', '/page', page('<p>build a</p>'), { cacheControl: { revalidate: 60, expire: 600 } })
