@@ -18,9 +18,8 @@
 //
 // where base is the RSS after start and one small optimization (the addon loaded), gate the
 // number of optimizations that hold pixels at once: the handler's `concurrency` (its queue is
-// the one bound; the handler's encodes skip the addon's per-core gate, `gate: false`; GATE
-// below still takes the min with the core count, equal on ≥ 2 cores), W×H the source and w×h
-// the requested output,
+// the one bound; the handler's encodes skip the addon's per-core gate, `gate: false`), W×H
+// the source and w×h the requested output,
 // N the requests in flight (each holds its source bytes while it waits for the gate: the
 // handler reads the file first), and R = 256 KiB of Node state per request (socket, parser,
 // promises). The assertion allows 2× the growth over base, plus 32 MiB for the V8 heap and
