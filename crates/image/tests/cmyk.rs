@@ -45,7 +45,9 @@ fn srgb_jpeg_baseline() {
 
 #[test]
 fn untagged_cmyk_jpeg_matches_sharp() {
-  assert!(mae_against_sharp("photo-cmyk.jpg") <= 5.0);
+  // The bar is 5. Measured 1.75; the profile without black point compensation
+  // scores 4.9 and the textbook formula 11.9, so 2.5 also guards the compensation step.
+  assert!(mae_against_sharp("photo-cmyk.jpg") <= 2.5);
 }
 
 #[test]
