@@ -364,6 +364,15 @@ test('passthrough types and failed encodes are not shared', { skip }, async () =
   assert.deepEqual(await imageKeys(keyPrefix), [])
 })
 
+test('a passthrough type takes no lease, so no instance waits on it', { skip }, async () => {
+  const { a, b } = pair()
+  await Promise.all([a, b].map(async (h) => assert.equal((await get(h, '?url=/animated.gif&w=96&q=75')).status, 200)))
+  for (const h of [a, b]) {
+    const { leasesWon, waited } = h.stats().redis
+    assert.deepEqual({ leasesWon, waited }, { leasesWon: 0, waited: 0 })
+  }
+})
+
 test('options: redis true/false/object, REDIS_URL, and refusals', () => {
   const saved = { url: process.env.REDIS_URL, prefix: process.env.REDIS_KEY_PREFIX }
   const base = { publicDir: PUBLIC, cacheDir: tmpDir(), logger: silent }

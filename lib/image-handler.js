@@ -53,7 +53,7 @@ const { isPrivateIp } = require('./image/private-ip')
 const { createAgents, fetchExternalImage } = require('./image/fetch-external')
 const { fetchLocalImage } = require('./image/fetch-local')
 const { Queue } = require('./image/queue')
-const { transform } = require('./image/transform')
+const { transform, willEncode } = require('./image/transform')
 const { DiskCache, getCacheKey } = require('./image/disk-cache')
 const { MemoryCache } = require('./image/memory-cache')
 const { SharedTier } = require('./image/shared-tier')
@@ -87,17 +87,15 @@ function createImageHandler(config) {
     const upstream = params.isAbsolute
       ? await fetchExternalImage(c, agents, params.href, c.maximumRedirects)
       : await fetchLocalImage(c, params.href)
-    // Without Redis, or when a revalidation finds the source unchanged (transform keeps the
-    // previous encode): no shared tier.
-    if (!shared || (previous && previous.upstreamEtag === upstream.etag && previous.etag !== previous.upstreamEtag)) {
-      return transformHere(upstream, params, previous)
-    }
+    // Without Redis, or for a source that will not be encoded (refused, passed through, or a
+    // revalidation keeping the previous encode): no shared tier, so no instance waits on it.
+    if (!shared || !willEncode(upstream, previous)) return transformHere(upstream, params, previous)
     const { value, hit } = await shared.resolve(
       shared.keyFor(params, upstream.buffer),
       () => transformHere(upstream, params, previous),
       // Only real encodes are shared: not the original bytes after a failed encode (short
-      // TTL, maybe only this instance's timeout) nor passthrough types (nothing to save).
-      (v) => !v.error && v.etag !== v.upstreamEtag,
+      // TTL, maybe only this instance's timeout).
+      (v) => !v.error,
     )
     // This instance's own upstream ETag, so its revalidations compare like with like.
     return hit ? { ...value, upstreamEtag: upstream.etag, shared: true } : value

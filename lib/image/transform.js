@@ -39,6 +39,23 @@ function getMaxAge(str) {
 const ANIMATABLE_TYPES = [WEBP, PNG, GIF]
 const BYPASS_TYPES = [SVG, ICO, ICNS, BMP, JXL, HEIC]
 
+/** Types served as they are: animated ones and the bypass list (Next's `shouldBypassSharp`-like rule). */
+const passesThrough = (type, buffer) => (ANIMATABLE_TYPES.includes(type) && isAnimated(buffer)) || BYPASS_TYPES.includes(type)
+
+/** A revalidation that found the upstream unchanged keeps the previous encode (get-previously-cached-image-or-null.js). */
+const keepsPreviousEncode = (previous, upstreamEtag) => Boolean(previous && previous.upstreamEtag === upstreamEtag && previous.etag !== previous.upstreamEtag)
+
+/**
+ * Whether `transform` would run the encoder for `upstream`: not for a source it refuses, a
+ * type it passes through, or a kept previous encode. The shared tier (lib/image-handler.js)
+ * leases only what will be encoded, so other instances never wait on work that is not done.
+ */
+function willEncode(upstream, previous) {
+  const type = detectContentType(upstream.buffer)
+  if (!type || !type.startsWith('image/') || type.includes(',') || type.startsWith('image/svg')) return false
+  return !passesThrough(type, upstream.buffer) && !keepsPreviousEncode(previous, upstream.etag)
+}
+
 async function transform(c, queue, upstream, params, previous) {
   const { href, quality, width, mimeType } = params
   const { buffer, etag: upstreamEtag } = upstream
@@ -51,11 +68,10 @@ async function transform(c, queue, upstream, params, previous) {
   if (upstreamType.startsWith('image/svg') && !c.dangerouslyAllowSVG) {
     throw new ImageError(400, '"url" parameter is valid but image type is not allowed')
   }
-  if ((ANIMATABLE_TYPES.includes(upstreamType) && isAnimated(buffer)) || BYPASS_TYPES.includes(upstreamType)) {
+  if (passesThrough(upstreamType, buffer)) {
     return { buffer, contentType: upstreamType, maxAge, etag: upstreamEtag, upstreamEtag }
   }
-  // Revalidation found the upstream unchanged: keep the previous encode (get-previously-cached-image-or-null.js).
-  if (previous && previous.upstreamEtag === upstreamEtag && previous.etag !== previous.upstreamEtag) {
+  if (keepsPreviousEncode(previous, upstreamEtag)) {
     const contentType = mimeType || getContentType(previous.extension)
     return { buffer: previous.buffer, contentType, maxAge: previous.maxAge || maxAge, etag: previous.etag, upstreamEtag }
   }
@@ -101,4 +117,4 @@ function optimizeInQueue(c, queue, buffer, options) {
   })
 }
 
-module.exports = { transform }
+module.exports = { transform, willEncode }
