@@ -3,18 +3,10 @@
 //! error per channel. An sRGB JPEG is the baseline: resampling and JPEG decoding alone differ
 //! by a few levels.
 
+mod common;
+
+use common::{fixture, mae_rgb, rgb};
 use next_native_image::{optimize, OptimizeOptions, OutputFormat};
-
-fn fixture(name: &str) -> Vec<u8> {
-  let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
-  std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-fn rgb(png: &[u8]) -> image::RgbImage {
-  image::load_from_memory_with_format(png, image::ImageFormat::Png)
-    .unwrap()
-    .into_rgb8()
-}
 
 /// Mean absolute error per channel between our 16 px PNG and sharp's.
 fn mae_against_sharp(source: &str) -> f64 {
@@ -24,16 +16,7 @@ fn mae_against_sharp(source: &str) -> f64 {
   )
   .unwrap();
   let stem = source.rsplit_once('.').unwrap().0;
-  let theirs = rgb(&fixture(&format!("{stem}.sharp16.png")));
-  let ours = rgb(&ours.data);
-  assert_eq!(ours.dimensions(), theirs.dimensions(), "{source}");
-  let sum: u64 = ours
-    .as_raw()
-    .iter()
-    .zip(theirs.as_raw())
-    .map(|(&a, &b)| u64::from(a.abs_diff(b)))
-    .sum();
-  let mae = sum as f64 / ours.as_raw().len() as f64;
+  let mae = mae_rgb(&ours.data, &fixture(&format!("{stem}.sharp16.png")), source);
   eprintln!("{source}: MAE {mae:.2} against sharp");
   mae
 }

@@ -2,18 +2,10 @@
 //! `fixtures/` (made by `fixtures/make-fixtures.js` with sharp 0.35.5) compared with sharp's own,
 //! as a mean absolute error per channel.
 
+mod common;
+
+use common::{fixture, mae_rgb, rgb};
 use next_native_image::{metadata, optimize, OptimizeOptions, OutputFormat};
-
-fn fixture(name: &str) -> Vec<u8> {
-  let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
-  std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-fn rgb(png: &[u8]) -> image::RgbImage {
-  image::load_from_memory_with_format(png, image::ImageFormat::Png)
-    .unwrap()
-    .into_rgb8()
-}
 
 /// Checks the header size, then returns the mean absolute error per channel between our
 /// 16 px PNG and sharp's (`<stem>.sharp16.png`).
@@ -28,16 +20,11 @@ fn mae_against(source: &str, size: (u32, u32), reference: &str) -> f64 {
   let ours = optimize(&input, &OptimizeOptions::new(16, OutputFormat::Png))
     .unwrap_or_else(|e| panic!("{source}: {e}"));
   let stem = source.rsplit_once('.').unwrap().0;
-  let theirs = rgb(&fixture(&format!("{stem}.{reference}.png")));
-  let ours = rgb(&ours.data);
-  assert_eq!(ours.dimensions(), theirs.dimensions(), "{source}");
-  let sum: u64 = ours
-    .as_raw()
-    .iter()
-    .zip(theirs.as_raw())
-    .map(|(&a, &b)| u64::from(a.abs_diff(b)))
-    .sum();
-  let mae = sum as f64 / ours.as_raw().len() as f64;
+  let mae = mae_rgb(
+    &ours.data,
+    &fixture(&format!("{stem}.{reference}.png")),
+    source,
+  );
   eprintln!("{source}: MAE {mae:.2} against {reference}");
   mae
 }

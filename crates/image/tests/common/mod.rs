@@ -200,3 +200,30 @@ pub fn photo(width: u32, height: u32) -> Vec<u8> {
 pub fn photo_jpeg(width: u32, height: u32) -> Vec<u8> {
   jpeg_rgb(width, height, &photo(width, height))
 }
+
+/// A committed fixture from `tests/fixtures/` (see its README for how each was made).
+pub fn fixture(name: &str) -> Vec<u8> {
+  let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+  std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// A PNG decoded to 8-bit RGB.
+pub fn rgb(png: &[u8]) -> image::RgbImage {
+  image::load_from_memory_with_format(png, image::ImageFormat::Png)
+    .unwrap()
+    .into_rgb8()
+}
+
+/// Mean absolute error per channel between two PNGs of one size (our thumbnail and a
+/// reference, e.g. sharp's), compared as RGB.
+pub fn mae_rgb(ours_png: &[u8], reference_png: &[u8], label: &str) -> f64 {
+  let (ours, theirs) = (rgb(ours_png), rgb(reference_png));
+  assert_eq!(ours.dimensions(), theirs.dimensions(), "{label}");
+  let sum: u64 = ours
+    .as_raw()
+    .iter()
+    .zip(theirs.as_raw())
+    .map(|(&a, &b)| u64::from(a.abs_diff(b)))
+    .sum();
+  sum as f64 / ours.as_raw().len() as f64
+}
