@@ -347,7 +347,7 @@ async function buildOutputStep(t, { client, startedAt }) {
 // Our disk tier across restarts (native variants): what was cached before a restart is served
 // after it, a tag revalidated before it is not served as fresh after it, and corrupt or
 // unwritable cache files degrade to misses and memory, never to errors.
-async function restartSteps(t, { restart, distDir, upstream }) {
+async function restartSteps(t, { restart, distDir, upstream, nextMajor }) {
   const cacheDir = path.join(distDir, 'cache', 'next-native')
   let client = restart.client
 
@@ -361,7 +361,13 @@ async function restartSteps(t, { restart, distDir, upstream }) {
     await client.revalidate({ tag: 'posts' })
     client = await restart.again()
     const after = await client.get('/built/c')
-    assert.equal(after.cache, 'HIT')
+    // Next 15 keeps the revalidate period of a page rendered on demand (not in the prerender
+    // manifest) in process memory only (SharedCacheControls, shared-cache-controls.external.js);
+    // after a restart it judges the page with its default of 1 s, so the entry is served
+    // STALE, still from our disk tier, once a second has passed since it was written (timing:
+    // the restart). Next 16 takes the period from the entry: HIT.
+    if (nextMajor >= 16) assert.equal(after.cache, 'HIT')
+    else assert.ok(['HIT', 'STALE'].includes(after.cache), `Next 15 after a restart: ${after.cache}`)
     assert.equal(after.rendered, runtime.rendered, '/built/c was rendered again after the restart')
     const notesAfter = await client.get('/notes')
     assert.equal(notesAfter.notes, notes.notes, "the 'use cache' entry did not survive the restart")
@@ -516,7 +522,7 @@ for (const major of majors) {
       try {
         await buildOutputStep(t, { client, startedAt: started })
         await scenario(t, { client, upstream, distDir, nextMajor: major })
-        if (vars.CACHE_HANDLER === 'native') await restartSteps(t, { restart, distDir, upstream })
+        if (vars.CACHE_HANDLER === 'native') await restartSteps(t, { restart, distDir, upstream, nextMajor: major })
       } finally {
         t.diagnostic(`scenario: ${((Date.now() - started) / 1000).toFixed(1)} s`)
         // Every request and its x-nextjs-cache, to compare variants side by side.
