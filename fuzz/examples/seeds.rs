@@ -370,7 +370,8 @@ fn avifs(s: &mut Seeds) {
       &av::avif_serialized(y, &p, 60),
     );
   }
-  // Our encoder's output (ravif), with and without alpha.
+  // Our encoder's output, with and without alpha (named for ravif, which wrote the committed
+  // seeds; libaom has written our AVIFs since).
   use image::ExtendedColorType as C;
   s.image(
     "avif_container",

@@ -33,7 +33,23 @@
 //! - **libwebp** (`webp` → `libwebp-sys`, BSD-3, built from vendored C with `cc`): the only
 //!   lossy WebP encoder (`image-webp` encodes lossless only), and the one sharp uses, so
 //!   sizes match.
-//! - rav1e (AVIF) is Rust with optional x86 assembly, also assembled with **nasm**.
+//! - **libaom** (`libaom-sys`, BSD-2 + the AOMedia patent licence; encoder only, built from
+//!   source with **cmake** and **nasm**, linked statically) encodes AVIF: the encoder sharp
+//!   uses through libheif, configured as libheif configures it (`avif/aom_ffi.rs`). It only
+//!   returns error codes and never calls back into Rust. Chosen by measurement (sharp 0.35.5
+//!   with aom 3.15.1 as the anchor, Next's q75 and `effort: 3`, the 7 benchmark photos at
+//!   640/1080 px, one thread each, SSIMULACRA2 against the same lossless reference):
+//!
+//!   | encoder | bytes vs sharp at equal mean quality | time vs sharp | licence | notes |
+//!   | --- | --- | --- | --- | --- |
+//!   | rav1e 0.8 (ravif 0.13, speed 8), before | 1.31× | 1.16× (one photo) | BSD-2 | pure Rust; no speed setting reaches libaom's bytes |
+//!   | libaom 3.11, tune SSIM, cq-level −3 (chosen) | 1.08× | 0.78× the time | BSD-2 | + ~5 min cmake build per profile; aom's encoder ~3 MB of the binary |
+//!   | libaom 3.11, tune SSIM, libheif's cq-level | 0.86× at −5.4 SSIMULACRA2 | 0.72× | BSD-2 | what libheif < 1.21 did |
+//!   | libaom 3.11, `tune=iq` emulated (QM, sharpness 7, chroma delta-q) | 0.57× at −18 | 0.74× | BSD-2 | without aom 3.13's variance-boost delta-q it only loses quality |
+//!   | SVT-AV1 | not measured | | BSD-3 | no 4:4:4 (main profile only), which Next's AVIF is |
+//!
+//!   The remaining 1.08× is aom 3.15's `tune=iq`, which sharp's libheif 1.23 picks and no
+//!   libaom on crates.io has (libaom-sys 0.17.2 vendors 3.11.0).
 //! - **rav1d** (BSD-2), the Rust port of dav1d (the AV1 decoder libheif gives sharp), decodes
 //!   AVIF input; like dav1d it has x86 assembly, assembled with **nasm** (and `cc` for ARM).
 //!   There is no pure-Rust AV1 decoder of our own licence class: the safe-SIMD rav1d fork is
@@ -66,18 +82,9 @@
 //! libimagequant that sharp uses is GPL-3).
 //!
 //! # Deliberate differences from sharp
-//! - AVIF: rav1e instead of libaom. We give rav1e libaom's base quantiser index for Next's
-//!   quality (`round(q·50/80)` → libheif cq-level → qindex; q75 → 47 → 33 → 132) and speed
-//!   [`DEFAULT_AVIF_SPEED`] = 8 in place of effort 3 (aom speed 6), the rav1e speed whose
-//!   single-thread time is closest to sharp's. Measured on path-2560x1600.jpg → 1080 px, q75,
-//!   one thread (sharp 0.35 `concurrency(1)`: 495 ms, 69.7 KB): speed 6 666 ms / 115.1 KB,
-//!   8 574 ms / 115.1 KB, 9 263 ms / 118.8 KB, 10 203 ms / 127.3 KB. At the same qindex
-//!   rav1e's file is content-dependent versus libaom's: +65 % on that photo, equal on
-//!   flow-5120x2880.jpg (12.36 vs 12.47 KB). Calibrated by SSIMULACRA2 over the 7 benchmark
-//!   photos × 640/1080/1920: at exactly equal quality rav1e's files are 1.31× libaom's
-//!   (1.12–1.53× per case), and the quantiser offset that equalises mean quality stays within
-//!   −1…+3 qindex at q50/75/90, so the libaom mapping is kept; no offset reaches libaom's bytes
-//!   without losing 4–10 points.
+//! - AVIF: libaom 3.11 under tune SSIM with a cq-level 3 finer than libheif's formula, where
+//!   sharp 0.35 runs aom 3.15 under `tune=iq` (see the table above): the same mean quality,
+//!   distributed differently (sharp spends more on smooth images, less on busy ones).
 //! - PNG: exoquant k-means palette instead of libimagequant; sizes and dithering differ.
 //! - GIF: `image`'s encoder (NeuQuant palette, no dithering) instead of cgif + libimagequant.
 //! - TIFF: lossless LZW with the horizontal predictor; sharp's default is JPEG-in-TIFF q80.
@@ -93,8 +100,9 @@
 //!   item. 8-bit 4:2:0/4:4:4 pixels match sharp's decode to ±1 (nearest-neighbour chroma, as
 //!   libheif does).
 
-// `unsafe` is allowed only in the FFI modules marked below (rav1d: avif/rav1d_ffi.rs,
-// libjpeg-turbo: jpeg_ffi.rs, glibc malloc_trim: heap.rs), each documented at its top.
+// `unsafe` is allowed only in the FFI modules marked below (rav1d: avif/rav1d_ffi.rs, libaom:
+// avif/aom_ffi.rs, libjpeg-turbo: jpeg_ffi.rs, glibc malloc_trim: heap.rs), each documented at
+// its top.
 #![deny(unsafe_code)]
 
 mod avif;
@@ -173,9 +181,10 @@ pub struct OptimizeOptions {
   pub format: OutputFormat,
   /// Refuse inputs whose header claims more pixels than this.
   pub max_input_pixels: u64,
-  /// rav1e speed 1 (slowest) – 10 (fastest); defaults to [`DEFAULT_AVIF_SPEED`].
+  /// libaom `cpu-used`, 0 (slowest) – 9 (fastest); defaults to [`DEFAULT_AVIF_SPEED`] (6, what
+  /// Next's `effort: 3` gives sharp).
   pub avif_speed: u8,
-  /// Threads for the AVIF encoder (`None` = rayon's global pool). Other stages use one thread.
+  /// Threads for the AVIF encoder (`None` = one per core). Other stages use one thread.
   pub threads: Option<usize>,
   /// Whether the call waits for a slot in the process-wide gate (default `true`): at most
   /// `available_parallelism()` gated calls decode and encode at once, so a burst of callers

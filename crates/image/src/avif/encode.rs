@@ -1,6 +1,7 @@
-//! AVIF output: Next's quality mapped to the base quantiser libaom would use for sharp, and the
-//! ravif (rav1e) encoder configured with it.
+//! AVIF output as sharp writes it for Next: libaom configured as libheif configures it, in the
+//! container avif-serialize writes.
 
+use super::aom_ffi::{encode_frame, Planes, Settings};
 use crate::decode::Raster;
 use crate::ImageError;
 
@@ -10,87 +11,104 @@ pub fn avif_quality(quality: u8) -> u8 {
   ((f64::from(quality) * 50.0 / 80.0).round() as u8).max(1)
 }
 
-/// libaom's `quantizer_to_qindex` table (cq-level 0–63 → AV1 base_q_idx 0–255).
-const AOM_QINDEX: [u8; 64] = [
-  0, 4, 8, 12, 16, 20, 24, 28, 32, 36, 40, 44, 48, 52, 56, 60, 64, 68, 72, 76, 80, 84, 88, 92, 96,
-  100, 104, 108, 112, 116, 120, 124, 128, 132, 136, 140, 144, 148, 152, 156, 160, 164, 168, 172,
-  176, 180, 184, 188, 192, 196, 200, 204, 208, 212, 216, 220, 224, 228, 232, 236, 240, 244, 249,
-  255,
-];
+/// libaom `cpu-used` for Next's `effort: 3`: libvips passes `speed = 9 - effort` to libheif,
+/// whose aom plugin hands it to libaom as `cpu-used`.
+pub const DEFAULT_AVIF_SPEED: u8 = 6;
 
-/// The AV1 base quantiser index sharp ends up with for a sharp AVIF `quality`:
-/// libheif's aom plugin uses `cq_level = ((100 - quality) * 63 + 50) / 100`, end-usage Q.
-pub fn aom_qindex(sharp_quality: u8) -> u8 {
-  let q = u32::from(sharp_quality.min(100));
-  AOM_QINDEX[((100 - q) * 63 + 50) as usize / 100]
+/// How much lower our `cq_level` is than libheif's tune-SSIM formula. sharp 0.35 (libheif 1.23,
+/// aom 3.15) encodes with aom's newer `tune=iq` and its own quality table, which libaom 3.11
+/// lacks; 3 steps finer under tune SSIM give the same mean SSIMULACRA2 as sharp at Next's q75
+/// (calibration in the crate docs).
+const CQ_OFFSET: u32 = 3;
+
+/// libheif's aom plugin under tune SSIM: `cq_level = ((100 - quality) * 63 + 50) / 100`, then
+/// [`CQ_OFFSET`] finer.
+fn cq_level(sharp_quality: u8) -> u32 {
+  ((u32::from(100 - sharp_quality.min(100)) * 63 + 50) / 100).saturating_sub(CQ_OFFSET)
 }
 
-/// ravif 0.13's private `quality_to_quantizer`, mirrored so we can invert it.
-fn ravif_quantizer(quality: f32) -> u8 {
-  let q = quality / 100.0;
-  let x = if q >= 0.82 {
-    (1.0 - q) * 2.6
-  } else if q > 0.25 {
-    q.mul_add(-0.5, 1.0 - 0.125)
-  } else {
-    1.0 - q
-  };
-  (x * 255.0).round() as u8
-}
-
-/// The ravif `quality` whose rav1e quantiser is closest to libaom's for the same Next quality,
-/// so our AVIF uses the same base quantiser as sharp's (file sizes then differ only by encoder).
-pub fn ravif_quality_for(next_quality: u8) -> f32 {
-  let target = i32::from(aom_qindex(avif_quality(next_quality)));
-  let mut best = (i32::MAX, 100.0f32);
-  for step in 0..=1980 {
-    let quality = 1.0 + step as f32 * 0.05;
-    let diff = (i32::from(ravif_quantizer(quality)) - target).abs();
-    if diff < best.0 {
-      best = (diff, quality);
-    }
-  }
-  best.1
-}
-
-/// rav1e speed standing in for sharp's `effort: 3` (= aom speed 6). See the crate docs for
-/// the measurement behind the choice.
-pub const DEFAULT_AVIF_SPEED: u8 = 8;
-
-/// `avif({ quality: round(q·50/80), effort: 3 })`, 4:4:4, 8-bit, via ravif/rav1e.
+/// `avif({ quality: round(q·50/80), effort: 3 })` as sharp encodes it: libaom in all-intra
+/// usage, 4:4:4, 8-bit, full-range BT.601 YCbCr, alpha (if any) as a monochrome auxiliary
+/// image at the same quality. `threads` is libaom's `g_threads` (row-based multithreading).
 pub(crate) fn encode_avif(
   r: &Raster,
   quality: u8,
   speed: u8,
   threads: Option<usize>,
 ) -> Result<Vec<u8>, ImageError> {
-  let q = ravif_quality_for(quality);
-  let encoder = ravif::Encoder::new()
-    .with_quality(q)
-    .with_alpha_quality(q)
-    .with_speed(speed.clamp(1, 10))
-    .with_bit_depth(ravif::BitDepth::Eight)
-    .with_internal_color_model(ravif::ColorModel::YCbCr)
-    .with_num_threads(threads);
-  let (w, h) = (r.width as usize, r.height as usize);
-  let encoded = if r.channels == 4 {
-    let px: Vec<ravif::RGBA8> = r
-      .data
-      .chunks_exact(4)
-      .map(|p| ravif::RGBA8::new(p[0], p[1], p[2], p[3]))
-      .collect();
-    encoder.encode_rgba(ravif::Img::new(&px[..], w, h))
-  } else {
-    let px: Vec<ravif::RGB8> = r
-      .data
-      .chunks_exact(3)
-      .map(|p| ravif::RGB8::new(p[0], p[1], p[2]))
-      .collect();
-    encoder.encode_rgb(ravif::Img::new(&px[..], w, h))
+  let threads = threads
+    .or_else(|| std::thread::available_parallelism().ok().map(usize::from))
+    .unwrap_or(1)
+    .clamp(1, 64) as u32;
+  let settings = Settings {
+    cq_level: cq_level(avif_quality(quality)),
+    cpu_used: u32::from(speed.min(9)),
+    threads,
   };
-  encoded
-    .map(|e| e.avif_file)
-    .map_err(|e| ImageError::encode("AVIF", e))
+  let (w, h) = (r.width, r.height);
+  let (y, u, v, alpha) = to_ycbcr444(r)?;
+  let err = |e: String| ImageError::encode("AVIF", e);
+  let colour = encode_frame(
+    &Planes::Yuv444 {
+      y: &y,
+      u: &u,
+      v: &v,
+    },
+    w,
+    h,
+    &settings,
+  )
+  .map_err(err)?;
+  let alpha = match alpha {
+    Some(a) => Some(encode_frame(&Planes::Mono { y: &a }, w, h, &settings).map_err(err)?),
+    None => None,
+  };
+  use avif_serialize::constants::{ColorPrimaries, MatrixCoefficients, TransferCharacteristics};
+  let mut container = avif_serialize::Aviffy::new();
+  container
+    .set_seq_profile(1)
+    .set_chroma_subsampling((false, false))
+    .set_color_primaries(ColorPrimaries::Bt709)
+    .set_transfer_characteristics(TransferCharacteristics::Srgb)
+    .set_matrix_coefficients(MatrixCoefficients::Bt601)
+    .set_full_color_range(true);
+  Ok(container.to_vec(&colour, alpha.as_deref(), w, h, 8))
+}
+
+type Planes444 = (Vec<u8>, Vec<u8>, Vec<u8>, Option<Vec<u8>>);
+
+/// Full-range BT.601 RGB → Y, Cb, Cr planes (and the alpha plane when there is one), rounded
+/// to nearest in 16-bit fixed point.
+fn to_ycbcr444(r: &Raster) -> Result<Planes444, ImageError> {
+  let n = r.width as usize * r.height as usize;
+  let plane = || -> Result<Vec<u8>, ImageError> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n)
+      .map_err(|_| ImageError::encode("AVIF", "out of memory for the YCbCr planes"))?;
+    Ok(v)
+  };
+  let (mut y, mut cb, mut cr) = (plane()?, plane()?, plane()?);
+  let mut alpha = if r.channels == 4 {
+    Some(plane()?)
+  } else {
+    None
+  };
+  const ONE: i32 = 1 << 16;
+  let k = |x: f64| (x * f64::from(ONE)).round() as i32;
+  let (yr, yg, yb) = (k(0.299), k(0.587), k(0.114));
+  let (ur, ug, ub) = (k(-0.168_736), k(-0.331_264), k(0.5));
+  let (vr, vg, vb) = (k(0.5), k(-0.418_688), k(-0.081_312));
+  let round = |x: i32| ((x + ONE / 2) >> 16).clamp(0, 255) as u8;
+  for p in r.data.chunks_exact(r.channels) {
+    let (rr, gg, bb) = (i32::from(p[0]), i32::from(p[1]), i32::from(p[2]));
+    y.push(round(yr * rr + yg * gg + yb * bb));
+    cb.push(round(ur * rr + ug * gg + ub * bb + 128 * ONE));
+    cr.push(round(vr * rr + vg * gg + vb * bb + 128 * ONE));
+    if let Some(a) = alpha.as_mut() {
+      a.push(p[3]);
+    }
+  }
+  Ok((y, cb, cr, alpha))
 }
 
 #[cfg(test)]
@@ -107,13 +125,10 @@ mod tests {
   }
 
   #[test]
-  fn ravif_quantiser_matches_libaom_qindex() {
-    // q75 → sharp 47 → cq-level 33 → qindex 132.
-    assert_eq!(aom_qindex(47), 132);
-    for q in [1u8, 30, 50, 75, 90, 100] {
-      let target = i32::from(aom_qindex(avif_quality(q)));
-      let got = i32::from(ravif_quantizer(ravif_quality_for(q)));
-      assert!((got - target).abs() <= 1, "q{q}: {got} vs {target}");
-    }
+  fn cq_level_follows_libheif_minus_the_offset() {
+    // q75 → sharp 47 → libheif cq-level 33 → 30.
+    assert_eq!(cq_level(avif_quality(75)), 30);
+    assert_eq!(cq_level(100), 0);
+    assert_eq!(cq_level(0), 60);
   }
 }

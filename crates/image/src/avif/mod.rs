@@ -2,8 +2,9 @@
 //! dav1d (BSD-2), for the AV1 payload. YUV is converted to 8-bit RGB(A) here.
 //!
 //! Modules: `container` (the box reader), `av1` (items to pixels: `av01`, grids, alpha),
-//! `yuv` (YUV → RGB), `rav1d_ffi` (the `unsafe` wrapper around rav1d's C API; the only
-//! `unsafe` here), and `encode` (AVIF output through ravif).
+//! `yuv` (YUV → RGB), `rav1d_ffi` (the `unsafe` wrapper around rav1d's C API), `aom_ffi`
+//! (the `unsafe` wrapper around libaom's encoder; these two are the only `unsafe` here), and
+//! `encode` (AVIF output: RGB → YCbCr, libaom settings, the container).
 //!
 //! Read: the `meta` box's primary item (`pitm`), item types (`iinf`/`infe`), locations
 //! (`iloc`, extents in the file or in `idat`), properties (`iprp`: `ispe`, `colr` nclx or ICC,
@@ -48,6 +49,8 @@
 //! `irot`/`imir`, `colr` and grids would stay ours anyway. `mp4parse` is a whole MP4 demuxer.
 //! Revisit if we ever read image sequences (tracks).
 
+#[allow(unsafe_code)]
+mod aom_ffi;
 mod av1;
 mod container;
 pub(crate) mod encode;
