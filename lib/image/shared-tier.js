@@ -35,14 +35,14 @@ const crypto = require('node:crypto')
 const FORMAT_VERSION = 1
 const MAGIC = Buffer.from('NNIM')
 const HEADER_BYTES = 32 // magic 4, version 1, reserved 3, meta length u32, body length u32, checksum 16
-const COOL_DOWN_MS = 1000
 
 // Compare-and-delete / compare-and-extend: only the holder's token touches the lease.
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`
 const EXTEND = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`
 
-// One client factory and one bounded call for both Redis tiers (pages and images).
-const { createClient, watchFirstReady, withTimeout, RedisUnavailable: Unavailable } = require('../cache-redis')
+// One client factory and one outage state machine for both Redis tiers (pages and images).
+const { createClient } = require('../cache-redis')
+const { RedisHealth, isReplyError } = require('../redis-health')
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -99,9 +99,14 @@ class SharedTier {
     this.logger = logger
     this.prefix = `${config.keyPrefix}img:`
     this.version = null // optimizerVersion(), on first use (it loads the addon)
-    this.healthy = true
-    this.skipUntil = 0
     this.closed = false
+    // Outages (lib/redis-health.js, shared with the page cache's tier). Nothing to resync
+    // when Redis is back: entries are keyed by their content and nothing is queued meanwhile.
+    this.health = new RedisHealth({
+      timeout: this.timeout,
+      log: (message) => this.logger.warn?.(`next-native image: ${message}`),
+      fallback: 'optimizing per instance until it is back',
+    })
     this.stats = { hits: 0, misses: 0, corrupt: 0, stored: 0, tooLarge: 0, leasesWon: 0, waited: 0, waitedHits: 0, waitTimeouts: 0, errors: 0 }
 
     this.client = null // created on first use: importing a route (next build) opens no connection
@@ -114,13 +119,7 @@ class SharedTier {
     for (const [name, lua] of [['nnImgRelease', RELEASE], ['nnImgExtend', EXTEND]]) {
       if (typeof this.client[name] !== 'function') this.client.defineCommand(name, { numberOfKeys: 1, lua })
     }
-    this.onError = (err) => this.down(err)
-    this.onClose = () => !this.closed && this.down(new Unavailable('connection closed'))
-    this.onReady = () => this.up()
-    this.client.on('error', this.onError)
-    this.client.on('close', this.onClose)
-    this.client.on('ready', this.onReady)
-    watchFirstReady(this)
+    this.health.watch(this.client)
   }
 
   /** The Redis key of an image: everything that changes the output (see the top of this file). */
@@ -132,47 +131,25 @@ class SharedTier {
   }
 
   get available() {
-    return !this.closed && this.client !== null && this.client.status === 'ready' && Date.now() >= this.skipUntil
+    return this.health.available
   }
 
-  /** Logs the first failure of an outage, not every failing request. */
-  down(err) {
-    this.skipUntil = Date.now() + COOL_DOWN_MS
-    if (!this.healthy) return
-    this.healthy = false
-    this.logger.warn?.(`next-native image: Redis unavailable (${err && err.message}); optimizing per instance until it is back`)
+  get healthy() {
+    return this.health.healthy
   }
 
-  up() {
-    this.skipUntil = 0
-    if (this.healthy) return
-    this.healthy = true
-    this.logger.warn?.('next-native image: Redis reachable again')
-  }
-
-  /** One bounded call; throws Unavailable (and starts a cool-down) on any failure. */
+  /**
+   * One bounded call (lib/redis-health.js); a fresh instance whose client is still connecting
+   * waits for it, bounded; after that (or during a cool-down) Redis is skipped at once. Throws
+   * Unavailable, or a ReplyError (Redis answered with an error, e.g. WRONGTYPE: it is up).
+   */
   async run(what, fn, ms = this.timeout) {
     if (this.client === null && !this.closed) this.connect()
-    if (!this.available) {
-      // A fresh instance whose client is still connecting waits for it, bounded; after that
-      // (or during a cool-down) Redis is skipped at once.
-      if (this.closed || this.everReady || Date.now() < this.skipUntil) throw new Unavailable(`${what}: not connected`)
-      await withTimeout(this.firstReady, this.timeout, 'first connection').catch(() => {})
-      if (!this.available) {
-        this.down(new Unavailable('not connected'))
-        throw new Unavailable(`${what}: not connected`)
-      }
-    }
     try {
-      const result = await withTimeout(fn(), ms, what)
-      this.up()
-      return result
+      return await this.health.run(what, fn, { ms, firstConnection: true })
     } catch (err) {
-      this.stats.errors++
-      // Redis answered, with an error (WRONGTYPE: a key someone else wrote): it is up.
-      if (err && err.name === 'ReplyError') throw err
-      this.down(err)
-      throw err instanceof Unavailable ? err : new Unavailable(`${what}: ${err && err.message}`)
+      if (!err.skipped) this.stats.errors++
+      throw err
     }
   }
 
@@ -182,7 +159,7 @@ class SharedTier {
     try {
       raw = await this.run('get', () => this.client.getBuffer(key))
     } catch (err) {
-      if (!(err && err.name === 'ReplyError')) throw err
+      if (!isReplyError(err)) throw err
       raw = undefined // not a string: not ours, a miss (SET replaces it)
     }
     if (raw === null) return null
@@ -321,10 +298,8 @@ class SharedTier {
 
   async close() {
     this.closed = true
+    this.health.close()
     if (!this.client) return
-    this.client.off('error', this.onError)
-    this.client.off('close', this.onClose)
-    this.client.off('ready', this.onReady)
     if (this.owned) this.client.disconnect()
   }
 }
