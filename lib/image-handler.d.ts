@@ -112,8 +112,14 @@ export interface ImageHandlerStats {
     waited: number
     waitedHits: number
     waitTimeouts: number
+    /** Holders here with no result to share (failed encode, over maxEntryBytes, not stored): lease turned into the no-result marker. */
+    noResults: number
+    /** Requests here that found the no-result marker and optimized at once instead of waiting. */
+    noResultSeen: number
     /** Failed or timed-out Redis calls. */
     errors: number
+    /** Stores and lease releases still running after their response (a holder answers first). */
+    publishing: number
   }
 }
 
@@ -130,7 +136,7 @@ export interface ImageHandler {
   node(req: IncomingMessage, res: ServerResponse): Promise<void>
   /** Transport-neutral core: method, `?url=…&w=…&q=…`, and a header getter. */
   handle(method: string, search: string, header: (name: string) => string | null | undefined): Promise<ImageHandlerResult>
-  /** Waits for background revalidations, then closes pooled upstream connections and the Redis client. */
+  /** Waits for background revalidations and Redis stores, then closes pooled upstream connections and the Redis client. */
   close(): Promise<void>
   /** Counters: transforms run here, the memory tier's and the shared (Redis) tier's. */
   stats(): ImageHandlerStats

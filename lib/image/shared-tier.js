@@ -17,17 +17,25 @@
 //                       replicas, and CDN nodes may send different ETags for the same bytes.
 //   P img:<hash>:lease  single flight: `SET NX PX leaseTtl` with a random token, extended
 //                       every leaseTtl/3 while its holder works and deleted (if still ours)
-//                       when it is done, so it expires within leaseTtl if its holder dies.
+//                       once its result is stored, so it expires within leaseTtl if its
+//                       holder dies. A holder with no result to share (its encode failed,
+//                       or the result is over maxEntryBytes, or could not be stored) turns its
+//                       lease into the no-result marker "!none" for leaseTtl instead: waiters
+//                       stop waiting at once and optimize for themselves, side by side, rather
+//                       than taking the lease in turn and each waiting on the one before.
 // Entries live for `redis.maxTtl` (30 days by default, as page entries): the key names the
 // exact source bytes, so an entry never goes wrong, only unused. Freshness (max-age, when to
 // recheck the source) stays with each instance's disk cache.
 //
 // Flow (resolve): GET; hit → done. Miss → take the lease; taken → GET once more (a holder may
-// just have finished), optimize, SET (unless over maxEntryBytes, or a result that is not an
-// encode: the original bytes after a failed encode, or a passthrough type), release. Lease
-// held elsewhere → poll (GET, then try the lease: a released or expired one is taken) every
-// 20–100 ms, up to waitTimeout; then optimize locally. Redis unavailable at any step →
-// optimize locally, and skip Redis for COOL_DOWN_MS so later requests do not each pay the
+// just have finished), optimize, and answer the request; only then, in the background, SET
+// (unless over maxEntryBytes, or a result that is not an encode: the original bytes after a
+// failed encode) and release, or mark no result. The lease is kept (extended) until the SET
+// is done, so waiters find the entry, never a free lease before it. Lease held elsewhere →
+// poll (GET, then try the lease: a released or expired one is taken) every 20–100 ms, up to
+// waitTimeout; then optimize locally. The no-result marker (when taking the lease, or while
+// polling) → optimize locally at once. Redis unavailable at any step → optimize locally;
+// lib/redis-health.js skips Redis for a cool-down so later requests do not each pay the
 // timeout.
 
 const crypto = require('node:crypto')
@@ -36,9 +44,17 @@ const FORMAT_VERSION = 1
 const MAGIC = Buffer.from('NNIM')
 const HEADER_BYTES = 32 // magic 4, version 1, reserved 3, meta length u32, body length u32, checksum 16
 
-// Compare-and-delete / compare-and-extend: only the holder's token touches the lease.
+// The lease key's value while no result will come (see above); never a token (base64url).
+const NO_RESULT = '!none'
+
+// Compare-and-delete / compare-and-extend / compare-and-mark: only the holder's token touches
+// the lease. Acquire: 1 taken (ARGV[1] is the new token), -1 the no-result marker, 0 held.
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`
 const EXTEND = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`
+const MARK_NO_RESULT = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) return 1 end return 0`
+const ACQUIRE = `if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return 1 end
+if redis.call('GET', KEYS[1]) == ARGV[3] then return -1 end
+return 0`
 
 // One client factory and one outage state machine for both Redis tiers (pages and images).
 const { createClient } = require('../cache-redis')
@@ -107,7 +123,8 @@ class SharedTier {
       log: (message) => this.logger.warn?.(`next-native image: ${message}`),
       fallback: 'optimizing per instance until it is back',
     })
-    this.stats = { hits: 0, misses: 0, corrupt: 0, stored: 0, tooLarge: 0, leasesWon: 0, waited: 0, waitedHits: 0, waitTimeouts: 0, errors: 0 }
+    this.stats = { hits: 0, misses: 0, corrupt: 0, stored: 0, tooLarge: 0, leasesWon: 0, waited: 0, waitedHits: 0, waitTimeouts: 0, noResults: 0, noResultSeen: 0, errors: 0 }
+    this.publishing = new Set() // background stores and releases, after the holder's response
 
     this.client = null // created on first use: importing a route (next build) opens no connection
   }
@@ -116,7 +133,7 @@ class SharedTier {
   connect() {
     const config = this.config
     ;({ client: this.client, owned: this.owned } = createClient(config))
-    for (const [name, lua] of [['nnImgRelease', RELEASE], ['nnImgExtend', EXTEND]]) {
+    for (const [name, lua] of [['nnImgRelease', RELEASE], ['nnImgExtend', EXTEND], ['nnImgAcquire', ACQUIRE], ['nnImgMarkNoResult', MARK_NO_RESULT]]) {
       if (typeof this.client[name] !== 'function') this.client.defineCommand(name, { numberOfKeys: 1, lua })
     }
     this.health.watch(this.client)
@@ -188,11 +205,19 @@ class SharedTier {
     }
   }
 
-  /** A lease token if we took the lease, else null. Throws Unavailable. */
+  /**
+   * `{ token }` if we took the lease, `{ noResult: true }` if its last holder had no result to
+   * share (the marker), else `{}` (held elsewhere). Throws Unavailable.
+   */
   async acquire(key) {
     const token = crypto.randomBytes(12).toString('base64url')
-    const ok = await this.run('lease', () => this.client.set(`${key}:lease`, token, 'PX', this.config.leaseTtl, 'NX'))
-    return ok === 'OK' ? token : null
+    const got = await this.run('lease', () => this.client.nnImgAcquire(`${key}:lease`, token, String(this.config.leaseTtl), NO_RESULT))
+    if (got === 1) return { token }
+    if (got === -1) {
+      this.stats.noResultSeen++
+      return { noResult: true }
+    }
+    return {}
   }
 
   /** Keeps the lease alive while its holder works; returns the function that stops it. */
@@ -206,6 +231,35 @@ class SharedTier {
 
   async release(key, token) {
     await this.run('release lease', () => this.client.nnImgRelease(`${key}:lease`, token)).catch(() => {})
+  }
+
+  /** Replaces our lease with the no-result marker for leaseTtl. Never throws. */
+  async markNoResult(key, token) {
+    this.stats.noResults++
+    await this.run('mark no result', () => this.client.nnImgMarkNoResult(`${key}:lease`, token, NO_RESULT, String(this.config.leaseTtl))).catch(() => {})
+  }
+
+  /**
+   * The holder's work after its response: stores `value` (null: nothing to share) while still
+   * holding the lease, then releases it; or, when nothing was stored, marks no result. Never
+   * rejects (every step already swallows Redis trouble).
+   */
+  async publish(key, token, stop, value) {
+    try {
+      const stored = value !== null && (await this.set(key, value))
+      if (stored) await this.release(key, token)
+      else await this.markNoResult(key, token)
+    } finally {
+      stop()
+    }
+  }
+
+  /** Runs `promise` after the response; close() waits for it. Failures are logged, never thrown. */
+  background(promise) {
+    const job = promise
+      .catch((err) => this.logger.warn?.(`next-native image: sharing a result in Redis failed: ${err && err.message}`))
+      .finally(() => this.publishing.delete(job))
+    this.publishing.add(job)
   }
 
   /**
@@ -222,45 +276,53 @@ class SharedTier {
         return { value: entry, hit: true }
       }
       this.stats.misses++
-      token = await this.acquire(key)
+      const lease = await this.acquire(key)
+      token = lease.token ?? null
       if (token) {
         const again = await this.get(key)
         if (again) {
-          await this.release(key, token)
+          this.background(this.release(key, token))
           this.stats.hits++
           return { value: again, hit: true }
         }
-      } else {
+      } else if (!lease.noResult) {
         const waited = await this.waitFor(key)
         if (waited.entry) {
           this.stats.hits++
           return { value: waited.entry, hit: true }
         }
-        token = waited.token
+        token = waited.token ?? null
       }
     } catch {
       // Redis trouble (only Redis calls above): this request optimizes on its own, and a
       // lease it took just expires.
     }
     if (!token) {
-      // Unavailable, or a holder that did not deliver in time: optimize here, share if we can.
+      // Unavailable, a holder that did not deliver in time, or one with no result: optimize
+      // here, and share if we can (after the response).
       const value = await compute()
-      if (this.available && shareable(value)) await this.set(key, value)
+      if (this.available && shareable(value)) this.background(this.set(key, value))
       return { value, hit: false }
     }
     this.stats.leasesWon++
     const stop = this.hold(key, token)
+    let value
     try {
-      const value = await compute()
-      if (shareable(value)) await this.set(key, value)
-      return { value, hit: false }
-    } finally {
-      stop()
-      await this.release(key, token)
+      value = await compute()
+    } catch (err) {
+      this.background(this.publish(key, token, stop, null))
+      throw err
     }
+    // The response does not wait for Redis: the lease stays held (and extended) until the
+    // entry is stored, so waiters keep polling and find it.
+    this.background(this.publish(key, token, stop, shareable(value) ? value : null))
+    return { value, hit: false }
   }
 
-  /** Polls for another instance's result; `{ entry }`, `{ token }` (the lease came free) or `{}` (gave up). */
+  /**
+   * Polls for another instance's result: `{ entry }`, `{ token }` (the lease came free),
+   * `{ noResult: true }` (its holder had none to share) or `{}` (gave up at waitTimeout).
+   */
   async waitFor(key) {
     this.stats.waited++
     const deadline = Date.now() + this.config.waitTimeout
@@ -275,13 +337,14 @@ class SharedTier {
         this.stats.waitedHits++
         return { entry }
       }
-      const token = await this.acquire(key)
+      const { token, noResult } = await this.acquire(key)
+      if (noResult) return { noResult }
       if (token) {
         // Ours now: a Redis failure here must not lose the token (the lease would block the
         // fleet until it expires), so the caller holds and releases it as usual.
         const again = await this.get(key).catch(() => null)
         if (again) {
-          await this.release(key, token)
+          this.background(this.release(key, token))
           this.stats.waitedHits++
           return { entry: again }
         }
@@ -292,11 +355,18 @@ class SharedTier {
     return {}
   }
 
+  /** Counters, and `publishing`: background stores and releases not finished yet. */
   snapshot() {
-    return { healthy: this.healthy, ...this.stats }
+    return { healthy: this.healthy, ...this.stats, publishing: this.publishing.size }
+  }
+
+  /** Resolves once the background stores and releases started so far are done. */
+  async settled() {
+    while (this.publishing.size) await Promise.allSettled([...this.publishing])
   }
 
   async close() {
+    await this.settled()
     this.closed = true
     this.health.close()
     if (!this.client) return
