@@ -67,6 +67,13 @@ export interface ImageHandlerConfig {
   imgOptTimeoutInSeconds?: number
   /** Larger inputs are served unoptimized; default 268 402 689. */
   imgOptMaxInputPixels?: number
+  /**
+   * Next 16.4's `experimental.imgOptConcurrency`: threads each image may use (Next passes it to
+   * `sharp.concurrency`). Here it bounds the AVIF encoder, the one stage that uses more than
+   * one thread. An integer; 0 or less: one per core; capped at 1024. Default `null`: Next's
+   * production default, half the cores, at least 1.
+   */
+  imgOptConcurrency?: number | null
   /** Upstream fetch timeout (Next: 7, fixed); default 7. */
   fetchTimeoutInSeconds?: number
   /** Where errors and "served unoptimized" warnings go; default `console`. */
@@ -152,7 +159,7 @@ export declare function toNodeHandler(
 export declare const IMAGE_CONFIG_DEFAULTS: Readonly<Required<Pick<ImageHandlerConfig,
   'deviceSizes' | 'imageSizes' | 'qualities' | 'formats' | 'minimumCacheTTL' | 'dangerouslyAllowSVG' |
   'contentSecurityPolicy' | 'contentDispositionType' | 'remotePatterns' | 'domains' | 'maximumRedirects' |
-  'maximumResponseBody' | 'dangerouslyAllowLocalIP' | 'imgOptTimeoutInSeconds' | 'imgOptMaxInputPixels'>>>
+  'maximumResponseBody' | 'dangerouslyAllowLocalIP' | 'imgOptTimeoutInSeconds' | 'imgOptMaxInputPixels' | 'imgOptConcurrency'>>>
 
 /** Next 16.4's content sniffing: a MIME type, or null for "not an image". */
 export declare function detectContentType(buffer: Buffer): string | null
