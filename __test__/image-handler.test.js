@@ -532,10 +532,11 @@ test('imgOptConcurrency (Next 16.4): threads per image, passed to every encode; 
   assert.equal(threads(1), 1)
   assert.equal(threads(3), 3)
   assert.equal(threads(0), Math.min(cores, 1024))
-  assert.equal(threads(-2), Math.min(cores, 1024))
   assert.equal(threads(5000), 1024)
-  for (const bad of [1.5, '2', true, NaN, Infinity, 2 ** 53, {}]) {
-    assert.throws(() => createImageHandler({ imgOptConcurrency: bad }), { code: 'ERR_INVALID_ARG_VALUE', message: /^createImageHandler: imgOptConcurrency must be an integer .*Received / }, String(bad))
+  // Next's schema would take a negative integer (libvips reads it as 0); refused here, as
+  // every negative count is (bad-arguments.test.js).
+  for (const bad of [-1, 1.5, '2', true, NaN, Infinity, 2 ** 53, {}]) {
+    assert.throws(() => createImageHandler({ imgOptConcurrency: bad }), { code: 'ERR_INVALID_ARG_VALUE', message: /^createImageHandler: imgOptConcurrency must be an integer from 0 .*Received / }, String(bad))
   }
   // The binding's option, checked there too (ravif refuses 0 threads).
   for (const bad of [0, 1025, 1.5]) {

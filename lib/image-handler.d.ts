@@ -70,7 +70,7 @@ export interface ImageHandlerConfig {
   /**
    * Next 16.4's `experimental.imgOptConcurrency`: threads each image may use (Next passes it to
    * `sharp.concurrency`). Here it bounds the AVIF encoder, the one stage that uses more than
-   * one thread. An integer; 0 or less: one per core; capped at 1024. Default `null`: Next's
+   * one thread. An integer from 0 (0: one per core); capped at 1024. Default `null`: Next's
    * production default, half the cores, at least 1.
    */
   imgOptConcurrency?: number | null

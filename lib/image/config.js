@@ -75,8 +75,10 @@ function resolveConfig(config = {}) {
   ]) {
     if (c[key] !== undefined && !isInt(c[key], min)) throw bad(`images.${key} must be an integer from ${min}. Received ${describe(c[key])}`)
   }
-  if (c.imgOptConcurrency !== null && !Number.isSafeInteger(c.imgOptConcurrency)) {
-    throw bad(`imgOptConcurrency must be an integer (threads per image; 0 or less: one per core) or null (Next's default). Received ${describe(c.imgOptConcurrency)}`)
+  // Next's schema takes any integer (libvips reads one below 1 as 0); a negative count is
+  // refused here, as every negative number in this package's arguments is.
+  if (c.imgOptConcurrency !== null && !isInt(c.imgOptConcurrency, 0)) {
+    throw bad(`imgOptConcurrency must be an integer from 0 (threads per image; 0: one per core) or null (Next's default). Received ${describe(c.imgOptConcurrency)}`)
   }
   for (const key of ['dangerouslyAllowSVG', 'dangerouslyAllowLocalIP']) {
     if (typeof c[key] !== 'boolean') throw bad(`images.${key} must be a boolean. Received ${describe(c[key])}`)
@@ -155,13 +157,13 @@ function resolveConfig(config = {}) {
  * Threads per image for `experimental.imgOptConcurrency` (Next 16.4: `sharp.concurrency(n)`,
  * the threads libvips uses for each image, in `server/image-optimizer/transform.js`
  * getSharp). Unset (null): Next's production default, half of sharp's default (one per
- * core), at least 1. 0 or less: sharp's "reset to the default", one per core. Capped at
+ * core), at least 1. 0: sharp's "reset to the default", one per core. Capped at
  * libvips' 1024. Our encoders: only AVIF uses more than one thread (crates/image
  * `OptimizeOptions::threads`), so this bounds AVIF encodes.
  */
 function imgOptThreads(concurrency, cores) {
   if (concurrency === null) return Math.max(Math.floor(cores / 2), 1)
-  if (concurrency <= 0) return Math.min(cores, MAX_IMG_OPT_THREADS)
+  if (concurrency === 0) return Math.min(cores, MAX_IMG_OPT_THREADS)
   return Math.min(concurrency, MAX_IMG_OPT_THREADS)
 }
 
