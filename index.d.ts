@@ -379,6 +379,12 @@ export interface OptimizeImageOptions {
    * itself, as `createImageHandler` does (its `concurrency` option); skips the gate.
    */
   gate?: boolean
+  /**
+   * Threads for the AVIF encoder, 1–1024 (other formats encode on the calling thread).
+   * Default: rayon's global pool, one thread per core. `createImageHandler` passes its
+   * `imgOptConcurrency` here.
+   */
+  threads?: number
 }
 
 /** `optimizeImage` on the calling thread (blocks it for the whole encode). */

@@ -246,6 +246,7 @@ const NUMBER_KINDS = {
   quality: [['zero', 0], ['101', 101], ['fractional (2.5)', 2.5]],
   seconds: [['huge (1e300)', 1e300]],
   count: [['fractional (2.5)', 2.5]],
+  threads: [['zero', 0], ['fractional (2.5)', 2.5], ['1025', 1025]],
   none: [],
 }
 const NUMBER_KIND_OF = {
@@ -255,7 +256,7 @@ const NUMBER_KIND_OF = {
   width: 'pixels', maxInputPixels: 'pixelLimit', imgOptMaxInputPixels: 'none',
   quality: 'quality',
   expireSeconds: 'seconds', expire: 'seconds', minimumCacheTTL: 'none', imgOptTimeoutInSeconds: 'none', fetchTimeoutInSeconds: 'none',
-  concurrency: 'count', maximumRedirects: 'count',
+  concurrency: 'count', maximumRedirects: 'count', imgOptConcurrency: 'count', threads: 'threads',
 } // prettier-ignore
 
 /** Does `v` fit descriptor `t`? (Only to pick union values that fit no member.) */

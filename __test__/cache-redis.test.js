@@ -317,3 +317,25 @@ test("a fresh instance's very first set reaches Redis (it waits for the first co
   const out = child(`const g = await new H({}).get('first', { kind: 'FETCH', tags: ['t'], softTags: [] }); process.stdout.write(String(g && g.value.data.body))`)
   assert.equal(out, 'eA==')
 })
+
+test('a page entry key holding a foreign type (WRONGTYPE) is a miss, not an outage: the tier keeps using Redis', { skip, timeout: 60_000 }, async (t) => {
+  const redis = await startRedis()
+  t.after(() => redis.stop())
+  const { RedisTier, resolveConfig } = require('../lib/cache-redis.js')
+  const lines = []
+  const tier = new RedisTier(resolveConfig({ url: redis.url, keyPrefix: 'nn-wrongtype:', timeout: 1000 }), { onStates() {}, localStates: () => [], log: (m) => lines.push(m) })
+  t.after(() => tier.close())
+  const Redis = require('ioredis')
+  const raw = new Redis(redis.url)
+  t.after(() => raw.disconnect())
+  await raw.set(`${tier.entryPrefix}foreign`, 'a string where a hash belongs')
+  const now = Date.now()
+  assert.equal(await tier.get('foreign'), null)
+  assert.equal(tier.healthy, true)
+  assert.equal(tier.available, true, 'no cool-down after an answer')
+  // The very next calls still use Redis.
+  assert.equal(await tier.set('page', Buffer.from('v'), [], now, null, now), true)
+  assert.deepEqual((await tier.get('page')).value, Buffer.from('v'))
+  assert.equal(lines.filter((l) => /Redis unavailable/.test(l)).length, 0, lines.join('\n'))
+  assert.equal(lines.filter((l) => /WRONGTYPE/.test(l)).length, 1, lines.join('\n'))
+})

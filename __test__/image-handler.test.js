@@ -520,6 +520,53 @@ test('queue: the concurrency option is the one bound on encodes (with 1, never t
   }
 })
 
+test('imgOptConcurrency (Next 16.4): threads per image, passed to every encode; bad values refused by name', async (t) => {
+  const { resolveConfig } = require('../lib/image/config.js')
+  const cores = os.availableParallelism()
+  const threads = (imgOptConcurrency) => resolveConfig({ imgOptConcurrency }).imgOptThreads
+  // Next: sharp.concurrency(imgOptConcurrency ?? max(floor(sharp default / 2), 1)), where
+  // sharp's default is one thread per core and 0 resets to it; libvips caps at 1024.
+  assert.equal(resolveConfig({}).imgOptConcurrency, null)
+  assert.equal(threads(undefined), Math.max(Math.floor(cores / 2), 1))
+  assert.equal(threads(null), Math.max(Math.floor(cores / 2), 1))
+  assert.equal(threads(1), 1)
+  assert.equal(threads(3), 3)
+  assert.equal(threads(0), Math.min(cores, 1024))
+  assert.equal(threads(5000), 1024)
+  // Next's schema would take a negative integer (libvips reads it as 0); refused here, as
+  // every negative count is (bad-arguments.test.js).
+  for (const bad of [-1, 1.5, '2', true, NaN, Infinity, 2 ** 53, {}]) {
+    assert.throws(() => createImageHandler({ imgOptConcurrency: bad }), { code: 'ERR_INVALID_ARG_VALUE', message: /^createImageHandler: imgOptConcurrency must be an integer from 0 .*Received / }, String(bad))
+  }
+  // The binding's option, checked there too (ravif refuses 0 threads).
+  for (const bad of [0, 1025, 1.5]) {
+    await assert.rejects(async () => native.optimizeImage(readPublic('photo.jpg'), { width: 64, format: 'avif', threads: bad }), { code: 'ERR_INVALID_ARG_VALUE', message: /threads/ }, String(bad))
+  }
+
+  // Passed to every encode; with 1 thread an AVIF is still a correct image.
+  const original = native.optimizeImage
+  const seen = []
+  native.optimizeImage = (...args) => {
+    seen.push(args[1].threads)
+    return original(...args)
+  }
+  t.after(() => {
+    native.optimizeImage = original
+  })
+  const h = handlerFor({ imgOptConcurrency: 1, formats: ['image/avif', 'image/webp'] })
+  t.after(() => h.close())
+  const r = await get(h, q('/photo.jpg', 128), { accept: 'image/avif' })
+  assert.equal(r.status, 200)
+  assert.equal(r.headers['content-type'], 'image/avif')
+  assert.deepEqual(seen, [1])
+  const meta = await native.imageMetadata(r.body)
+  assert.deepEqual([meta.format, meta.width, meta.height], ['avif', 128, 80])
+  // It decodes in full (re-encoded here as PNG), as an AVIF made with the default does.
+  const decoded = await original(r.body, { width: 128, format: 'png' })
+  const reference = await original((await original(readPublic('photo.jpg'), { width: 128, format: 'avif' })).data, { width: 128, format: 'png' })
+  assert.deepEqual([decoded.contentType, decoded.width, decoded.height], ['image/png', reference.width, reference.height])
+})
+
 test('loader: URLs for the route and for an image service', () => {
   assert.equal(typeof imageLoader, 'function')
   assert.equal(imageLoader.default, imageLoader)

@@ -77,6 +77,15 @@ async function imageKeys(keyPrefix) {
   return (await raw.keys(`${keyPrefix}img:*`)).sort()
 }
 
+/** Waits (bounded) for the handlers' background stores and lease releases, which follow their responses. */
+async function settled(...hs) {
+  const deadline = Date.now() + 10_000
+  while (hs.some((h) => h.stats().redis.publishing > 0)) {
+    assert.ok(Date.now() < deadline, 'background stores still running after 10 s')
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+}
+
 /** The shared key of a local image, computed as the handler does. */
 function sharedKey(redisOptions, { href, width, quality = 75, mimeType = 'image/webp' }) {
   const tier = new SharedTier({ timeout: 150, keyPrefix: redisOptions.keyPrefix, url: redis.url, maxTtl: 60, maxEntryBytes: 1, leaseTtl: 1, waitTimeout: 0 }, silent)
@@ -94,7 +103,8 @@ test('shared hit: B serves the bytes A optimized, without optimizing', { skip },
   const meta = await native.imageMetadata(first.body)
   assert.equal(meta.format, 'webp')
   assert.equal(meta.width, 64)
-  // One entry, no lease left behind.
+  // One entry, no lease left behind (both written after the response).
+  await settled(a)
   const keys = await imageKeys(keyPrefix)
   assert.equal(keys.length, 1, keys.join(', '))
   assert.ok(!keys[0].endsWith(':lease'))
@@ -178,6 +188,7 @@ test('concurrent requests for the same uncached image on A and B: one optimizati
   assert.equal(a.stats().transforms + b.stats().transforms, 1, `A ${a.stats().transforms}, B ${b.stats().transforms}`)
   for (const r of results.slice(1)) assert.deepEqual(r.body, results[0].body)
   assert.equal((await native.imageMetadata(results[0].body)).width, 128)
+  await settled(a, b)
   const keys = await imageKeys(keyPrefix)
   assert.equal(keys.length, 1, `no lease left behind: ${keys.join(', ')}`)
   const waiter = a.stats().transforms === 1 ? b : a
@@ -198,6 +209,7 @@ test('a dead lease holder: the waiter gives up after waitTimeout and optimizes',
   assert.ok(r.ms < 5000, `took ${r.ms} ms`)
   assert.equal((await native.imageMetadata(r.body)).format, 'webp')
   // Its result is shared all the same.
+  await settled(b)
   assert.ok(decode(await raw.getBuffer(key)))
 })
 
@@ -211,7 +223,135 @@ test('a dead lease holder: its lease expires and a waiter takes it over before w
   assert.equal(b.stats().redis.leasesWon, 1)
   assert.equal(b.stats().redis.waitTimeouts, 0)
   assert.ok(r.ms < 5000, `took ${r.ms} ms`)
+  await settled(b)
   assert.equal(await raw.exists(`${key}:lease`), 0, 'released')
+})
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+
+test('the lease holder answers before storing: a slow SET delays no response, and waiters still get its result', { skip }, async () => {
+  // A's client holds every SET (the tier stores entries with SET; leases go through scripts)
+  // until the test opens the gate.
+  const Redis = require('ioredis')
+  const client = new Redis(redis.url)
+  let openGate
+  const gate = new Promise((resolve) => (openGate = resolve))
+  const sent = []
+  const set = client.set.bind(client)
+  client.set = (...args) => {
+    sent.push(args[0])
+    return gate.then(() => set(...args))
+  }
+  try {
+    const keyPrefix = freshPrefix()
+    const a = instance({ client, keyPrefix, timeout: 5000 })
+    const b = instance({ url: redis.url, keyPrefix, timeout: 5000 })
+    const key = sharedKey({ keyPrefix }, { href: '/photo.jpg', width: 64 })
+
+    const first = await get(a, '?url=/photo.jpg&w=64&q=75')
+    assert.equal(first.status, 200)
+    assert.equal(first.headers['x-nextjs-cache'], 'MISS')
+    assert.equal((await native.imageMetadata(first.body)).width, 64)
+    // Answered while its store is still held at the gate; the lease is still its own.
+    assert.deepEqual(sent, [key], 'the store was sent and has not completed')
+    assert.equal(a.stats().redis.publishing, 1)
+    assert.equal(a.stats().redis.stored, 0)
+    assert.equal(await raw.exists(key), 0)
+    const lease = await raw.get(`${key}:lease`)
+    assert.ok(lease && lease !== '!none', `lease kept while the store runs: ${lease}`)
+
+    // B, meanwhile: waits for A's result instead of optimizing it again.
+    const pending = get(b, '?url=/photo.jpg&w=64&q=75')
+    while (b.stats().redis.waited === 0) await sleep(5)
+    openGate()
+    const second = await pending
+    assert.equal(second.status, 200)
+    assert.equal(second.headers['x-nextjs-cache'], 'HIT')
+    assert.deepEqual(second.body, first.body)
+    assert.equal(b.stats().transforms, 0, 'B did not optimize')
+    assert.equal(b.stats().redis.waitedHits, 1)
+    await settled(a)
+    assert.equal(a.stats().redis.stored, 1)
+    assert.deepEqual(await imageKeys(keyPrefix), [key], 'stored, and the lease released after the store')
+  } finally {
+    openGate()
+    client.disconnect()
+  }
+})
+
+test('no-result marker: a waiter stops waiting at once and answers as a lone request would', { skip }, async () => {
+  const { b, redisOptions } = pair({ waitTimeout: 10_000 })
+  const solo = await get(instance(false), '?url=/truncated.jpg&w=64&q=75')
+  assert.equal(solo.status, 200)
+  const key = sharedKey(redisOptions, { href: '/truncated.jpg', width: 64 })
+  // Another instance holds the lease and is encoding...
+  await raw.set(`${key}:lease`, 'another-holder', 'PX', 60_000)
+  const pending = get(b, '?url=/truncated.jpg&w=64&q=75')
+  while (b.stats().redis.waited === 0) await sleep(5)
+  // ...and its encode fails: it turns its lease into the marker (as SharedTier.publish does).
+  const t0 = performance.now()
+  await raw.set(`${key}:lease`, '!none', 'PX', 2000)
+  const r = await pending
+  const ms = performance.now() - t0
+  assert.ok(ms < 5000, `answered ${ms} ms after the marker, with waitTimeout 10 s`)
+  assert.equal(r.status, solo.status)
+  assert.equal(r.headers['content-type'], solo.headers['content-type'])
+  assert.deepEqual(r.body, solo.body, 'the original bytes, as a lone request serves a failed encode')
+  const { noResultSeen, waitTimeouts, leasesWon } = b.stats().redis
+  assert.deepEqual({ noResultSeen, waitTimeouts, leasesWon }, { noResultSeen: 1, waitTimeouts: 0, leasesWon: 0 })
+  assert.equal(b.stats().transforms, 1)
+})
+
+test('a holder whose encode fails: waiters on other instances stop at once and optimize side by side', { skip }, async () => {
+  const config = { url: redis.url, keyPrefix: freshPrefix(), timeout: 1000, maxTtl: 60, maxEntryBytes: 1 << 20, leaseTtl: 2000, waitTimeout: 10_000 }
+  const [holder, w1, w2] = [0, 1, 2].map(() => new SharedTier(config, silent))
+  try {
+    const key = holder.keyFor({ href: '/x.jpg', width: 64, quality: 75, mimeType: 'image/webp' }, Buffer.from('source bytes'))
+    const failed = () => ({ buffer: Buffer.from('source bytes'), contentType: 'image/jpeg', extension: 'jpeg', etag: 'e', maxAge: 1, error: new Error('encode failed') })
+    const shareable = (v) => !v.error
+    const events = []
+    let fail
+    const holderFails = new Promise((resolve) => (fail = resolve))
+    const held = holder.resolve(
+      key,
+      async () => {
+        await holderFails
+        return failed()
+      },
+      shareable,
+    )
+    while (holder.stats.leasesWon === 0) await sleep(5)
+    const attempt = (who) => async () => {
+      events.push(`${who} start`)
+      await sleep(300)
+      events.push(`${who} end`)
+      return failed()
+    }
+    const waiting = [w1, w2].map((t, i) => t.resolve(key, attempt(`w${i + 1}`), shareable))
+    while (w1.stats.waited + w2.stats.waited < 2) await sleep(5)
+    const t0 = performance.now()
+    fail()
+    assert.ok((await held).value.error)
+    const results = await Promise.all(waiting)
+    const ms = performance.now() - t0
+    for (const r of results) {
+      assert.equal(r.hit, false)
+      assert.ok(r.value.error, 'each waiter made its own attempt')
+    }
+    assert.ok(ms < 5000, `waiters done ${ms} ms after the failure, with waitTimeout 10 s`)
+    // Side by side: each waiter started before the other ended. Without the marker, the first
+    // to poll took the free lease and the second waited for its attempt to end.
+    const at = (e) => events.indexOf(e)
+    assert.ok(at('w1 start') < at('w2 end') && at('w2 start') < at('w1 end'), events.join(', '))
+    assert.equal(holder.stats.noResults, 1)
+    for (const t of [w1, w2]) {
+      const { noResultSeen, leasesWon, waitTimeouts } = t.stats
+      assert.deepEqual({ noResultSeen, leasesWon, waitTimeouts }, { noResultSeen: 1, leasesWon: 0, waitTimeouts: 0 })
+    }
+    assert.equal(await raw.exists(key), 0, 'nothing stored')
+  } finally {
+    await Promise.all([holder, w1, w2].map((t) => t.close()))
+  }
 })
 
 test('Redis down: requests succeed per instance, without waiting on Redis', { skip }, async () => {
@@ -325,6 +465,7 @@ test('corrupt or truncated entries in Redis are misses, then overwritten', { ski
     const meta = await native.imageMetadata(r.body)
     assert.equal(meta.format, 'webp', what)
     assert.equal(meta.width, 64, what)
+    await settled(b)
     const now = await raw.getBuffer(key)
     assert.ok(decode(now), `${what}: overwritten with a valid entry`)
     assert.deepEqual(decode(now).buffer, first.body, what)
@@ -337,6 +478,7 @@ test('corrupt or truncated entries in Redis are misses, then overwritten', { ski
   assert.equal(r.status, 200)
   assert.deepEqual(r.body, first.body)
   assert.equal(b.stats().redis.healthy, true, 'a wrong type is a miss, not an outage')
+  await settled(b)
   assert.deepEqual(decode(await raw.getBuffer(key)).buffer, first.body, 'overwritten')
   assert.ok((await imageKeys(keyPrefix)).every((k) => !k.endsWith(':lease')))
 })
@@ -346,8 +488,16 @@ test('an image over maxEntryBytes stays out of Redis and on disk', { skip }, asy
   const first = await get(a, '?url=/photo.jpg&w=128&q=75')
   assert.equal(first.status, 200)
   assert.ok(first.body.length > 200)
-  assert.deepEqual(await imageKeys(keyPrefix), [])
+  await settled(a)
+  // No entry; the lease is left as the no-result marker (waiters optimize at once), expiring.
+  const keys = await imageKeys(keyPrefix)
+  assert.equal(keys.length, 1, keys.join(', '))
+  assert.ok(keys[0].endsWith(':lease'))
+  assert.equal(await raw.get(keys[0]), '!none')
+  const ttl = await raw.pttl(keys[0])
+  assert.ok(ttl > 0 && ttl <= 2000, `marker TTL ${ttl}`)
   assert.equal(a.stats().redis.tooLarge, 1)
+  assert.equal(a.stats().redis.noResults, 1)
   assert.equal((await get(a, '?url=/photo.jpg&w=128&q=75')).headers['x-nextjs-cache'], 'HIT', 'on disk')
   assert.equal(a.stats().transforms, 1)
   const other = await get(b, '?url=/photo.jpg&w=128&q=75')
@@ -361,7 +511,11 @@ test('passthrough types and failed encodes are not shared', { skip }, async () =
     assert.equal((await get(h, '?url=/animated.gif&w=64&q=75')).status, 200)
     assert.equal((await get(h, '?url=/truncated.jpg&w=64&q=75')).status, 200)
   }
-  assert.deepEqual(await imageKeys(keyPrefix), [])
+  await settled(a, b)
+  // No entry: only the failed encode's no-result marker, in its lease key.
+  const keys = await imageKeys(keyPrefix)
+  assert.ok(keys.every((k) => k.endsWith(':lease')), keys.join(', '))
+  for (const k of keys) assert.equal(await raw.get(k), '!none')
 })
 
 test('a passthrough type takes no lease, so no instance waits on it', { skip }, async () => {
@@ -451,6 +605,9 @@ test('`next-native image serve` x2 with REDIS_URL: the second process serves the
     assert.equal(b.status, 200)
     assert.equal(b.cache, 'HIT')
     assert.deepEqual(b.body, a.body)
+    // The first process releases its lease after storing, after its response: wait for that.
+    const deadline = Date.now() + 5000
+    while ((await imageKeys(keyPrefix)).length !== 1 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
     assert.equal((await imageKeys(keyPrefix)).length, 1)
   } finally {
     for (const child of [one, two]) {

@@ -34,6 +34,7 @@
 const { EventEmitter } = require('node:events')
 const { createHash, randomBytes } = require('node:crypto')
 const { codedError, validateInteger } = require('./errors')
+const { RedisHealth, RedisUnavailable, withTimeout } = require('./redis-health')
 
 const DEFAULT_PREFIX = 'next-native:'
 const DEFAULT_TIMEOUT_MS = 150
@@ -43,8 +44,6 @@ const DEFAULT_MAX_TTL_S = 30 * 24 * 3600
 // Larger entries (e.g. big optimized images) stay in the instance's memory and disk tiers:
 // one such value would cost every reader its transfer time, and Redis its memory.
 const DEFAULT_MAX_ENTRY_BYTES = 16 * 1024 * 1024
-// After a failure, requests skip Redis this long instead of each paying the timeout.
-const COOL_DOWN_MS = 1000
 // Safety net for lost pub/sub messages (pub/sub is at most once): pull the tag log this often.
 const SYNC_INTERVAL_MS = 10_000
 // On reconnect, re-read this much before the last pull: covers a failover to a replica whose
@@ -109,13 +108,6 @@ for i = 1, #tags, 2 do
 end
 return out`
 
-/**
- * Redis could not answer (down, slow, disconnected): the internal signal of both Redis tiers,
- * caught where it is raised and turned into a miss, a local write or one log line. It never
- * reaches a caller, so it carries no `ERR_` code.
- */
-class RedisUnavailable extends Error {}
-
 /** The integrity check stored beside an entry's bytes. */
 function checksum(bytes) {
   return createHash('sha1').update(bytes).digest('base64')
@@ -148,30 +140,6 @@ function maxEntryBytesOf(redis, env) {
     throw codedError('ERR_INVALID_ARG_VALUE', `redis: REDIS_MAX_ENTRY_BYTES must be a whole number of bytes (0 keeps every entry out of Redis), received ${JSON.stringify(raw)}`, TypeError)
   }
   return Number(raw)
-}
-
-/** `promise`, or a RedisUnavailable rejection once `ms` have passed (the timer is cleared either way). */
-function withTimeout(promise, ms, what) {
-  let timer
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new RedisUnavailable(`${what} timed out after ${ms} ms`)), ms)
-  })
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
-}
-
-/**
- * Sets `tier.everReady` (the client has been ready at least once) and `tier.firstReady` (a
- * promise of that moment), which bound how long a call waits for a first connection.
- */
-function watchFirstReady(tier) {
-  tier.everReady = tier.client.status === 'ready'
-  tier.firstReady = new Promise((resolve) => {
-    if (tier.everReady) return resolve()
-    tier.client.once('ready', () => {
-      tier.everReady = true
-      resolve()
-    })
-  })
 }
 
 /**
@@ -248,8 +216,6 @@ class RedisTier extends EventEmitter {
     this.statesKey = `{${p}t}:states`
     this.logKey = `{${p}t}:log`
     this.channel = `${p}tags`
-    this.healthy = true
-    this.skipUntil = 0
     this.lastSeen = 0 // Redis time of the newest log record pulled
     this.synced = false // first full pull done: until then an L2 entry cannot be checked
     this.pending = new Set() // tags revalidated here while Redis was away
@@ -269,65 +235,39 @@ class RedisTier extends EventEmitter {
       if (typeof this.client[name] !== 'function') this.client.defineCommand(name, { numberOfKeys: keys, lua })
     }
 
-    this.client.on('error', (err) => this.down(err))
-    // A dropped connection is an outage as soon as it happens, not at the first failed retry.
-    this.client.on('close', () => !this.closed && this.down(new RedisUnavailable('connection closed')))
-    this.sub.on('error', (err) => this.down(err))
-    this.client.on('ready', () => this.onReady())
     this.sub.on('ready', () => this.catchUp())
     this.sub.on('message', (channel, message) => channel === this.channel && this.onMessage(message))
-    this.sub.subscribe(this.channel).catch((err) => this.down(err))
-    if (this.client.status === 'ready') this.onReady()
     this.syncTimer = setInterval(() => this.pull().catch(() => {}), SYNC_INTERVAL_MS)
     this.syncTimer.unref()
     // Resolves once the first pull is done (or never, if Redis never comes up: waits on it are bounded).
     this.syncedOnce = new Promise((resolve) => this.once('synced', resolve))
-    watchFirstReady(this)
+    // Outages (lib/redis-health.js, shared with the image tier). Redis back: on each 'ready'
+    // (the first one is the initial sync) and after an outage that ended without a reconnect
+    // (a slow spell, a stalled link, a paused server), nothing else would send the
+    // revalidations queued meanwhile, so the tier resyncs.
+    this.health = new RedisHealth({
+      timeout: this.timeout,
+      log: this.log,
+      fallback: 'serving from the in-process cache and retrying in the background',
+      onRecover: () => this.resync(),
+    })
+    this.health.watch(this.client, [this.sub])
+    this.sub.subscribe(this.channel).catch((err) => this.health.down(err))
+    if (this.client.status === 'ready') this.resync()
   }
 
   get available() {
-    return !this.closed && this.client.status === 'ready' && Date.now() >= this.skipUntil
+    return this.health.available
+  }
+
+  get healthy() {
+    return this.health.healthy
   }
 
   /**
-   * `available`, except that before the first connection is ready (a fresh instance, with the
-   * client connecting on first use) it waits for it, bounded by the timeout. Otherwise an
-   * instance's first writes after start would never reach Redis, and a second instance could
-   * not share them. After that, a dropped connection is skipped at once (outage handling).
-   */
-  async awaitFirstConnection() {
-    if (this.available) return true
-    if (this.closed || this.everReady) return false
-    await withTimeout(this.firstReady, this.timeout, 'first connection').catch(() => {})
-    return this.available
-  }
-
-  /** Logs the first failure of an outage, not every failing request. */
-  down(err) {
-    this.skipUntil = Date.now() + COOL_DOWN_MS
-    if (!this.healthy) return
-    this.healthy = false
-    this.log(`Redis unavailable (${err && err.message}); serving from the in-process cache and retrying in the background`)
-  }
-
-  /** Ends an outage; true when one was in progress. */
-  up() {
-    this.skipUntil = 0
-    if (this.healthy) return false
-    this.healthy = true
-    this.log('Redis reachable again')
-    return true
-  }
-
-  async onReady() {
-    this.up()
-    await this.resync()
-  }
-
-  /**
-   * After an outage: sends the revalidations queued meanwhile, then pulls what was missed.
-   * Never rejects (it runs from event handlers): a failure leaves the tags queued and marks
-   * the next outage, whose end resyncs again.
+   * After an outage (and on the first connection): sends the revalidations queued meanwhile,
+   * then pulls what was missed. Never rejects (it runs from event handlers): a failure leaves
+   * the tags queued and marks the next outage, whose end resyncs again.
    */
   async resync() {
     await this.flushPending().catch(() => {})
@@ -385,25 +325,15 @@ class RedisTier extends EventEmitter {
     })
   }
 
-  async run(what, fn) {
-    if (!this.available) throw new RedisUnavailable(`${what}: not connected`)
-    try {
-      const result = await withTimeout(fn(), this.timeout, what)
-      // An outage can end without a reconnect ('ready' resyncs after one): a slow spell, a
-      // stalled link or a paused server that answers again. Nothing else would send the
-      // revalidations queued during it, so the first call that succeeds does.
-      if (this.up()) this.resync()
-      return result
-    } catch (err) {
-      this.down(err)
-      throw err
-    }
+  /** One bounded call (lib/redis-health.js): throws RedisUnavailable, or a ReplyError (Redis is up). */
+  run(what, fn) {
+    return this.health.run(what, fn)
   }
 
   /** The entry under `key` as `{ value, lastModified, expireAt, tags }`, or null (also on failure). */
   async get(key) {
     try {
-      if (!(await this.awaitFirstConnection())) return null
+      if (!(await this.health.awaitFirstConnection())) return null
       if (!this.synced) await withTimeout(this.syncedOnce, this.timeout, 'initial tag sync')
       const fields = await this.run('get', () => this.client.hmgetBuffer(this.entryPrefix + key, 'm', 'x', 't', 'v', 'c'))
       if (fields.every((f) => f === null)) return null
@@ -445,7 +375,7 @@ class RedisTier extends EventEmitter {
     const ttlEnd = Math.min(expireAt ?? Infinity, now + this.config.maxTtl * 1000)
     if (!(ttlEnd > now)) return false
     try {
-      if (!(await this.awaitFirstConnection())) return false
+      if (!(await this.health.awaitFirstConnection())) return false
       const sum = checksum(bytes)
       const written = await this.run('set', () =>
         this.client.nnSetIfNewer2(this.entryPrefix + key, String(lastModified), String(expireAt ?? 0), JSON.stringify(tags), bytes, String(Math.ceil(ttlEnd)), sum),
@@ -545,6 +475,7 @@ class RedisTier extends EventEmitter {
 
   async close() {
     this.closed = true
+    this.health.close()
     clearInterval(this.syncTimer)
     this.sub.disconnect()
     if (this.owned) this.client.disconnect()
@@ -554,4 +485,4 @@ class RedisTier extends EventEmitter {
 // The Lua scripts, for __test__/tag-merge.test.js (one merge table for the store, Redis and the hot tier).
 const SCRIPTS = { setIfNewer: SET_IF_NEWER, dropIfSame: DROP_IF_SAME, revalidate: REVALIDATE, pull: PULL }
 
-module.exports = { RedisTier, RedisUnavailable, resolveConfig, createClient, watchFirstReady, withTimeout, checksum, DEFAULT_PREFIX, DEFAULT_TIMEOUT_MS, DEFAULT_MAX_ENTRY_BYTES, SCRIPTS }
+module.exports = { RedisTier, RedisUnavailable, resolveConfig, createClient, withTimeout, checksum, DEFAULT_PREFIX, DEFAULT_TIMEOUT_MS, DEFAULT_MAX_ENTRY_BYTES, SCRIPTS }

@@ -67,6 +67,13 @@ export interface ImageHandlerConfig {
   imgOptTimeoutInSeconds?: number
   /** Larger inputs are served unoptimized; default 268 402 689. */
   imgOptMaxInputPixels?: number
+  /**
+   * Next 16.4's `experimental.imgOptConcurrency`: threads each image may use (Next passes it to
+   * `sharp.concurrency`). Here it bounds the AVIF encoder, the one stage that uses more than
+   * one thread. An integer from 0 (0: one per core); capped at 1024. Default `null`: Next's
+   * production default, half the cores, at least 1.
+   */
+  imgOptConcurrency?: number | null
   /** Upstream fetch timeout (Next: 7, fixed); default 7. */
   fetchTimeoutInSeconds?: number
   /** Where errors and "served unoptimized" warnings go; default `console`. */
@@ -112,8 +119,14 @@ export interface ImageHandlerStats {
     waited: number
     waitedHits: number
     waitTimeouts: number
+    /** Holders here with no result to share (failed encode, over maxEntryBytes, not stored): lease turned into the no-result marker. */
+    noResults: number
+    /** Requests here that found the no-result marker and optimized at once instead of waiting. */
+    noResultSeen: number
     /** Failed or timed-out Redis calls. */
     errors: number
+    /** Stores and lease releases still running after their response (a holder answers first). */
+    publishing: number
   }
 }
 
@@ -130,7 +143,7 @@ export interface ImageHandler {
   node(req: IncomingMessage, res: ServerResponse): Promise<void>
   /** Transport-neutral core: method, `?url=…&w=…&q=…`, and a header getter. */
   handle(method: string, search: string, header: (name: string) => string | null | undefined): Promise<ImageHandlerResult>
-  /** Waits for background revalidations, then closes pooled upstream connections and the Redis client. */
+  /** Waits for background revalidations and Redis stores, then closes pooled upstream connections and the Redis client. */
   close(): Promise<void>
   /** Counters: transforms run here, the memory tier's and the shared (Redis) tier's. */
   stats(): ImageHandlerStats
@@ -146,7 +159,7 @@ export declare function toNodeHandler(
 export declare const IMAGE_CONFIG_DEFAULTS: Readonly<Required<Pick<ImageHandlerConfig,
   'deviceSizes' | 'imageSizes' | 'qualities' | 'formats' | 'minimumCacheTTL' | 'dangerouslyAllowSVG' |
   'contentSecurityPolicy' | 'contentDispositionType' | 'remotePatterns' | 'domains' | 'maximumRedirects' |
-  'maximumResponseBody' | 'dangerouslyAllowLocalIP' | 'imgOptTimeoutInSeconds' | 'imgOptMaxInputPixels'>>>
+  'maximumResponseBody' | 'dangerouslyAllowLocalIP' | 'imgOptTimeoutInSeconds' | 'imgOptMaxInputPixels' | 'imgOptConcurrency'>>>
 
 /** Next 16.4's content sniffing: a MIME type, or null for "not an image". */
 export declare function detectContentType(buffer: Buffer): string | null

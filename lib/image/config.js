@@ -3,7 +3,8 @@
 // Config: next.config `images` as Next 16.4 resolves it. Mirrors `server/config-shared.js`
 // (the defaults), `server/config-schema.ts` (the ranges) and `server/config.js` (the
 // normalisation of localPatterns / remotePatterns), plus our own keys (publicDir, distDir,
-// cacheDir, concurrency, fetchTimeoutInSeconds, logger, redis, maximumMemoryCacheSize). Refuses, with ERR_INVALID_ARG_TYPE
+// cacheDir, concurrency, fetchTimeoutInSeconds, logger, redis, maximumMemoryCacheSize; and
+// imgOptThreads, resolved from imgOptConcurrency). Refuses, with ERR_INVALID_ARG_TYPE
 // or ERR_INVALID_ARG_VALUE and the key's name, any value Next's schema would reject, a
 // non-safe integer, and patterns with glob syntax we do not match (see patterns.js).
 
@@ -33,7 +34,11 @@ const DEFAULTS = {
   // experimental.imgOpt* in next.config; top-level here.
   imgOptTimeoutInSeconds: 7,
   imgOptMaxInputPixels: 268_402_689,
+  // null: Next's default, resolved below (imgOptThreads).
+  imgOptConcurrency: null,
 }
+// libvips' cap on threads per image (MAX_THREADS), which sharp.concurrency(n) runs into.
+const MAX_IMG_OPT_THREADS = 1024
 const OUTPUT_FORMATS = [AVIF, WEBP]
 
 function resolveConfig(config = {}) {
@@ -69,6 +74,11 @@ function resolveConfig(config = {}) {
     ['maximumMemoryCacheSize', 0],
   ]) {
     if (c[key] !== undefined && !isInt(c[key], min)) throw bad(`images.${key} must be an integer from ${min}. Received ${describe(c[key])}`)
+  }
+  // Next's schema takes any integer (libvips reads one below 1 as 0); a negative count is
+  // refused here, as every negative number in this package's arguments is.
+  if (c.imgOptConcurrency !== null && !isInt(c.imgOptConcurrency, 0)) {
+    throw bad(`imgOptConcurrency must be an integer from 0 (threads per image; 0: one per core) or null (Next's default). Received ${describe(c.imgOptConcurrency)}`)
   }
   for (const key of ['dangerouslyAllowSVG', 'dangerouslyAllowLocalIP']) {
     if (typeof c[key] !== 'boolean') throw bad(`images.${key} must be a boolean. Received ${describe(c[key])}`)
@@ -134,12 +144,27 @@ function resolveConfig(config = {}) {
   c.concurrency = c.concurrency ?? os.availableParallelism()
   if (!(Number.isInteger(c.concurrency) && c.concurrency > 0)) throw bad('concurrency must be a positive integer')
   c.fetchTimeoutInSeconds = c.fetchTimeoutInSeconds ?? 7
+  c.imgOptThreads = imgOptThreads(c.imgOptConcurrency, os.availableParallelism())
   c.basePath = c.basePath ?? ''
   c.logger = c.logger ?? console
   c.redis = resolveRedis(c.redis, c, bad, process.env)
   // The in-process tier comes with the shared one: without Redis, nothing changes.
   c.maximumMemoryCacheSize = c.maximumMemoryCacheSize ?? (c.redis ? DEFAULT_MEMORY_CACHE_BYTES : 0)
   return c
+}
+
+/**
+ * Threads per image for `experimental.imgOptConcurrency` (Next 16.4: `sharp.concurrency(n)`,
+ * the threads libvips uses for each image, in `server/image-optimizer/transform.js`
+ * getSharp). Unset (null): Next's production default, half of sharp's default (one per
+ * core), at least 1. 0: sharp's "reset to the default", one per core. Capped at
+ * libvips' 1024. Our encoders: only AVIF uses more than one thread (crates/image
+ * `OptimizeOptions::threads`), so this bounds AVIF encodes.
+ */
+function imgOptThreads(concurrency, cores) {
+  if (concurrency === null) return Math.max(Math.floor(cores / 2), 1)
+  if (concurrency === 0) return Math.min(cores, MAX_IMG_OPT_THREADS)
+  return Math.min(concurrency, MAX_IMG_OPT_THREADS)
 }
 
 /**
@@ -181,4 +206,4 @@ function resolveRedis(redis, c, bad, env) {
   return { ...base, leaseTtl, waitTimeout }
 }
 
-module.exports = { DEFAULTS, resolveConfig }
+module.exports = { DEFAULTS, resolveConfig, imgOptThreads }

@@ -17,17 +17,25 @@
 //                       replicas, and CDN nodes may send different ETags for the same bytes.
 //   P img:<hash>:lease  single flight: `SET NX PX leaseTtl` with a random token, extended
 //                       every leaseTtl/3 while its holder works and deleted (if still ours)
-//                       when it is done, so it expires within leaseTtl if its holder dies.
+//                       once its result is stored, so it expires within leaseTtl if its
+//                       holder dies. A holder with no result to share (its encode failed,
+//                       or the result is over maxEntryBytes, or could not be stored) turns its
+//                       lease into the no-result marker "!none" for leaseTtl instead: waiters
+//                       stop waiting at once and optimize for themselves, side by side, rather
+//                       than taking the lease in turn and each waiting on the one before.
 // Entries live for `redis.maxTtl` (30 days by default, as page entries): the key names the
 // exact source bytes, so an entry never goes wrong, only unused. Freshness (max-age, when to
 // recheck the source) stays with each instance's disk cache.
 //
 // Flow (resolve): GET; hit → done. Miss → take the lease; taken → GET once more (a holder may
-// just have finished), optimize, SET (unless over maxEntryBytes, or a result that is not an
-// encode: the original bytes after a failed encode, or a passthrough type), release. Lease
-// held elsewhere → poll (GET, then try the lease: a released or expired one is taken) every
-// 20–100 ms, up to waitTimeout; then optimize locally. Redis unavailable at any step →
-// optimize locally, and skip Redis for COOL_DOWN_MS so later requests do not each pay the
+// just have finished), optimize, and answer the request; only then, in the background, SET
+// (unless over maxEntryBytes, or a result that is not an encode: the original bytes after a
+// failed encode) and release, or mark no result. The lease is kept (extended) until the SET
+// is done, so waiters find the entry, never a free lease before it. Lease held elsewhere →
+// poll (GET, then try the lease: a released or expired one is taken) every 20–100 ms, up to
+// waitTimeout; then optimize locally. The no-result marker (when taking the lease, or while
+// polling) → optimize locally at once. Redis unavailable at any step → optimize locally;
+// lib/redis-health.js skips Redis for a cool-down so later requests do not each pay the
 // timeout.
 
 const crypto = require('node:crypto')
@@ -35,14 +43,22 @@ const crypto = require('node:crypto')
 const FORMAT_VERSION = 1
 const MAGIC = Buffer.from('NNIM')
 const HEADER_BYTES = 32 // magic 4, version 1, reserved 3, meta length u32, body length u32, checksum 16
-const COOL_DOWN_MS = 1000
 
-// Compare-and-delete / compare-and-extend: only the holder's token touches the lease.
+// The lease key's value while no result will come (see above); never a token (base64url).
+const NO_RESULT = '!none'
+
+// Compare-and-delete / compare-and-extend / compare-and-mark: only the holder's token touches
+// the lease. Acquire: 1 taken (ARGV[1] is the new token), -1 the no-result marker, 0 held.
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`
 const EXTEND = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`
+const MARK_NO_RESULT = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) return 1 end return 0`
+const ACQUIRE = `if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return 1 end
+if redis.call('GET', KEYS[1]) == ARGV[3] then return -1 end
+return 0`
 
-// One client factory and one bounded call for both Redis tiers (pages and images).
-const { createClient, watchFirstReady, withTimeout, RedisUnavailable: Unavailable } = require('../cache-redis')
+// One client factory and one outage state machine for both Redis tiers (pages and images).
+const { createClient } = require('../cache-redis')
+const { RedisHealth, isReplyError } = require('../redis-health')
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -99,10 +115,16 @@ class SharedTier {
     this.logger = logger
     this.prefix = `${config.keyPrefix}img:`
     this.version = null // optimizerVersion(), on first use (it loads the addon)
-    this.healthy = true
-    this.skipUntil = 0
     this.closed = false
-    this.stats = { hits: 0, misses: 0, corrupt: 0, stored: 0, tooLarge: 0, leasesWon: 0, waited: 0, waitedHits: 0, waitTimeouts: 0, errors: 0 }
+    // Outages (lib/redis-health.js, shared with the page cache's tier). Nothing to resync
+    // when Redis is back: entries are keyed by their content and nothing is queued meanwhile.
+    this.health = new RedisHealth({
+      timeout: this.timeout,
+      log: (message) => this.logger.warn?.(`next-native image: ${message}`),
+      fallback: 'optimizing per instance until it is back',
+    })
+    this.stats = { hits: 0, misses: 0, corrupt: 0, stored: 0, tooLarge: 0, leasesWon: 0, waited: 0, waitedHits: 0, waitTimeouts: 0, noResults: 0, noResultSeen: 0, errors: 0 }
+    this.publishing = new Set() // background stores and releases, after the holder's response
 
     this.client = null // created on first use: importing a route (next build) opens no connection
   }
@@ -111,16 +133,10 @@ class SharedTier {
   connect() {
     const config = this.config
     ;({ client: this.client, owned: this.owned } = createClient(config))
-    for (const [name, lua] of [['nnImgRelease', RELEASE], ['nnImgExtend', EXTEND]]) {
+    for (const [name, lua] of [['nnImgRelease', RELEASE], ['nnImgExtend', EXTEND], ['nnImgAcquire', ACQUIRE], ['nnImgMarkNoResult', MARK_NO_RESULT]]) {
       if (typeof this.client[name] !== 'function') this.client.defineCommand(name, { numberOfKeys: 1, lua })
     }
-    this.onError = (err) => this.down(err)
-    this.onClose = () => !this.closed && this.down(new Unavailable('connection closed'))
-    this.onReady = () => this.up()
-    this.client.on('error', this.onError)
-    this.client.on('close', this.onClose)
-    this.client.on('ready', this.onReady)
-    watchFirstReady(this)
+    this.health.watch(this.client)
   }
 
   /** The Redis key of an image: everything that changes the output (see the top of this file). */
@@ -132,47 +148,25 @@ class SharedTier {
   }
 
   get available() {
-    return !this.closed && this.client !== null && this.client.status === 'ready' && Date.now() >= this.skipUntil
+    return this.health.available
   }
 
-  /** Logs the first failure of an outage, not every failing request. */
-  down(err) {
-    this.skipUntil = Date.now() + COOL_DOWN_MS
-    if (!this.healthy) return
-    this.healthy = false
-    this.logger.warn?.(`next-native image: Redis unavailable (${err && err.message}); optimizing per instance until it is back`)
+  get healthy() {
+    return this.health.healthy
   }
 
-  up() {
-    this.skipUntil = 0
-    if (this.healthy) return
-    this.healthy = true
-    this.logger.warn?.('next-native image: Redis reachable again')
-  }
-
-  /** One bounded call; throws Unavailable (and starts a cool-down) on any failure. */
+  /**
+   * One bounded call (lib/redis-health.js); a fresh instance whose client is still connecting
+   * waits for it, bounded; after that (or during a cool-down) Redis is skipped at once. Throws
+   * Unavailable, or a ReplyError (Redis answered with an error, e.g. WRONGTYPE: it is up).
+   */
   async run(what, fn, ms = this.timeout) {
     if (this.client === null && !this.closed) this.connect()
-    if (!this.available) {
-      // A fresh instance whose client is still connecting waits for it, bounded; after that
-      // (or during a cool-down) Redis is skipped at once.
-      if (this.closed || this.everReady || Date.now() < this.skipUntil) throw new Unavailable(`${what}: not connected`)
-      await withTimeout(this.firstReady, this.timeout, 'first connection').catch(() => {})
-      if (!this.available) {
-        this.down(new Unavailable('not connected'))
-        throw new Unavailable(`${what}: not connected`)
-      }
-    }
     try {
-      const result = await withTimeout(fn(), ms, what)
-      this.up()
-      return result
+      return await this.health.run(what, fn, { ms, firstConnection: true })
     } catch (err) {
-      this.stats.errors++
-      // Redis answered, with an error (WRONGTYPE: a key someone else wrote): it is up.
-      if (err && err.name === 'ReplyError') throw err
-      this.down(err)
-      throw err instanceof Unavailable ? err : new Unavailable(`${what}: ${err && err.message}`)
+      if (!err.skipped) this.stats.errors++
+      throw err
     }
   }
 
@@ -182,7 +176,7 @@ class SharedTier {
     try {
       raw = await this.run('get', () => this.client.getBuffer(key))
     } catch (err) {
-      if (!(err && err.name === 'ReplyError')) throw err
+      if (!isReplyError(err)) throw err
       raw = undefined // not a string: not ours, a miss (SET replaces it)
     }
     if (raw === null) return null
@@ -211,11 +205,19 @@ class SharedTier {
     }
   }
 
-  /** A lease token if we took the lease, else null. Throws Unavailable. */
+  /**
+   * `{ token }` if we took the lease, `{ noResult: true }` if its last holder had no result to
+   * share (the marker), else `{}` (held elsewhere). Throws Unavailable.
+   */
   async acquire(key) {
     const token = crypto.randomBytes(12).toString('base64url')
-    const ok = await this.run('lease', () => this.client.set(`${key}:lease`, token, 'PX', this.config.leaseTtl, 'NX'))
-    return ok === 'OK' ? token : null
+    const got = await this.run('lease', () => this.client.nnImgAcquire(`${key}:lease`, token, String(this.config.leaseTtl), NO_RESULT))
+    if (got === 1) return { token }
+    if (got === -1) {
+      this.stats.noResultSeen++
+      return { noResult: true }
+    }
+    return {}
   }
 
   /** Keeps the lease alive while its holder works; returns the function that stops it. */
@@ -229,6 +231,35 @@ class SharedTier {
 
   async release(key, token) {
     await this.run('release lease', () => this.client.nnImgRelease(`${key}:lease`, token)).catch(() => {})
+  }
+
+  /** Replaces our lease with the no-result marker for leaseTtl. Never throws. */
+  async markNoResult(key, token) {
+    this.stats.noResults++
+    await this.run('mark no result', () => this.client.nnImgMarkNoResult(`${key}:lease`, token, NO_RESULT, String(this.config.leaseTtl))).catch(() => {})
+  }
+
+  /**
+   * The holder's work after its response: stores `value` (null: nothing to share) while still
+   * holding the lease, then releases it; or, when nothing was stored, marks no result. Never
+   * rejects (every step already swallows Redis trouble).
+   */
+  async publish(key, token, stop, value) {
+    try {
+      const stored = value !== null && (await this.set(key, value))
+      if (stored) await this.release(key, token)
+      else await this.markNoResult(key, token)
+    } finally {
+      stop()
+    }
+  }
+
+  /** Runs `promise` after the response; close() waits for it. Failures are logged, never thrown. */
+  background(promise) {
+    const job = promise
+      .catch((err) => this.logger.warn?.(`next-native image: sharing a result in Redis failed: ${err && err.message}`))
+      .finally(() => this.publishing.delete(job))
+    this.publishing.add(job)
   }
 
   /**
@@ -245,45 +276,53 @@ class SharedTier {
         return { value: entry, hit: true }
       }
       this.stats.misses++
-      token = await this.acquire(key)
+      const lease = await this.acquire(key)
+      token = lease.token ?? null
       if (token) {
         const again = await this.get(key)
         if (again) {
-          await this.release(key, token)
+          this.background(this.release(key, token))
           this.stats.hits++
           return { value: again, hit: true }
         }
-      } else {
+      } else if (!lease.noResult) {
         const waited = await this.waitFor(key)
         if (waited.entry) {
           this.stats.hits++
           return { value: waited.entry, hit: true }
         }
-        token = waited.token
+        token = waited.token ?? null
       }
     } catch {
       // Redis trouble (only Redis calls above): this request optimizes on its own, and a
       // lease it took just expires.
     }
     if (!token) {
-      // Unavailable, or a holder that did not deliver in time: optimize here, share if we can.
+      // Unavailable, a holder that did not deliver in time, or one with no result: optimize
+      // here, and share if we can (after the response).
       const value = await compute()
-      if (this.available && shareable(value)) await this.set(key, value)
+      if (this.available && shareable(value)) this.background(this.set(key, value))
       return { value, hit: false }
     }
     this.stats.leasesWon++
     const stop = this.hold(key, token)
+    let value
     try {
-      const value = await compute()
-      if (shareable(value)) await this.set(key, value)
-      return { value, hit: false }
-    } finally {
-      stop()
-      await this.release(key, token)
+      value = await compute()
+    } catch (err) {
+      this.background(this.publish(key, token, stop, null))
+      throw err
     }
+    // The response does not wait for Redis: the lease stays held (and extended) until the
+    // entry is stored, so waiters keep polling and find it.
+    this.background(this.publish(key, token, stop, shareable(value) ? value : null))
+    return { value, hit: false }
   }
 
-  /** Polls for another instance's result; `{ entry }`, `{ token }` (the lease came free) or `{}` (gave up). */
+  /**
+   * Polls for another instance's result: `{ entry }`, `{ token }` (the lease came free),
+   * `{ noResult: true }` (its holder had none to share) or `{}` (gave up at waitTimeout).
+   */
   async waitFor(key) {
     this.stats.waited++
     const deadline = Date.now() + this.config.waitTimeout
@@ -298,13 +337,14 @@ class SharedTier {
         this.stats.waitedHits++
         return { entry }
       }
-      const token = await this.acquire(key)
+      const { token, noResult } = await this.acquire(key)
+      if (noResult) return { noResult }
       if (token) {
         // Ours now: a Redis failure here must not lose the token (the lease would block the
         // fleet until it expires), so the caller holds and releases it as usual.
         const again = await this.get(key).catch(() => null)
         if (again) {
-          await this.release(key, token)
+          this.background(this.release(key, token))
           this.stats.waitedHits++
           return { entry: again }
         }
@@ -315,16 +355,21 @@ class SharedTier {
     return {}
   }
 
+  /** Counters, and `publishing`: background stores and releases not finished yet. */
   snapshot() {
-    return { healthy: this.healthy, ...this.stats }
+    return { healthy: this.healthy, ...this.stats, publishing: this.publishing.size }
+  }
+
+  /** Resolves once the background stores and releases started so far are done. */
+  async settled() {
+    while (this.publishing.size) await Promise.allSettled([...this.publishing])
   }
 
   async close() {
+    await this.settled()
     this.closed = true
+    this.health.close()
     if (!this.client) return
-    this.client.off('error', this.onError)
-    this.client.off('close', this.onClose)
-    this.client.off('ready', this.onReady)
     if (this.owned) this.client.disconnect()
   }
 }

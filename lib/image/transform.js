@@ -82,7 +82,8 @@ async function transform(c, queue, upstream, params, previous) {
     const format = mimeType ? mimeType.split(';')[0] : undefined
     // `gate: false`: the queue is this call's concurrency bound (queue.js), so the native
     // process-wide gate, the bound for library calls, is skipped rather than applied twice.
-    const options = { width, quality, format, maxInputPixels: c.imgOptMaxInputPixels || Number.MAX_SAFE_INTEGER, gate: false }
+    // `threads`: experimental.imgOptConcurrency, as Next passes it to sharp.concurrency (config.js).
+    const options = { width, quality, format, maxInputPixels: c.imgOptMaxInputPixels || Number.MAX_SAFE_INTEGER, gate: false, threads: c.imgOptThreads }
     const out = await optimizeInQueue(c, queue, buffer, options)
     return { buffer: out.data, contentType: out.contentType, maxAge, etag: getHash([out.data]), upstreamEtag }
   } catch (error) {

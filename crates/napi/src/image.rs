@@ -36,6 +36,10 @@ pub struct OptimizeImageOptions {
   /// optimization per core decode and encode at a time. `false`: the caller bounds concurrency
   /// itself, as `createImageHandler` does (its `concurrency` option); skips the gate.
   pub gate: Option<bool>,
+  /// Threads for the AVIF encoder, 1–1024 (other formats encode on the calling thread).
+  /// Default: rayon's global pool, one thread per core. `createImageHandler` passes its
+  /// `imgOptConcurrency` here.
+  pub threads: Option<u32>,
 }
 
 #[napi(object)]
@@ -77,6 +81,9 @@ fn image_options(options: Unknown<'_>) -> Result<OptimizeImageOptions, CodedErro
       })?
       .map(|p| p as f64),
     gate: o.read_opt(c"gate", args::boolean)?,
+    threads: o
+      .read_opt(c"threads", |v, n| args::integer(v, n, 1, 1024))?
+      .map(|t| t as u32),
   })
 }
 
@@ -120,6 +127,8 @@ fn resolve(input: &[u8], o: &OptimizeImageOptions) -> Result<core::OptimizeOptio
   if let Some(gate) = o.gate {
     opts.gate = gate;
   }
+  // image_options checked 1–1024 (ravif refuses 0).
+  opts.threads = o.threads.map(|t| t as usize);
   Ok(opts)
 }
 
