@@ -1,16 +1,16 @@
 //! PNG output as Next gets it from sharp: `png({ quality })` turns on palette mode
 //! (libimagequant, ≤256 colours, Floyd–Steinberg dither 1.0, zlib level 6, no adaptive
-//! filtering). libimagequant is GPL-3, so the colours are reduced by `palette/quantise.rs` (Wu + k-means
-//! in Oklab through quantette, MIT/Apache-2.0; exoquant, MIT, for translucent images; our own
-//! grey-level quantiser) with half-strength Floyd–Steinberg dithering. Images with ≤256 distinct
-//! colours keep them exactly, except grey photos, which get `GREY_LEVELS` dithered levels.
+//! filtering). libimagequant is GPL-3, so the colours are reduced by `palette/quantise.rs`:
+//! Wu + k-means in Oklab through quantette (MIT/Apache-2.0) for opaque colour, exoquant (MIT)
+//! for translucent images, our own grey-level quantiser for grey ones, all with half-strength
+//! Floyd–Steinberg dithering. Images with ≤256 distinct colours keep them exactly, except grey
+//! photos, which get `GREY_LEVELS` dithered levels. The `quality` option is not used.
 //!
 //! The file is written as small as the pixels allow, still zlib level 6 without filtering:
-//! - opaque grey pixels become a grey PNG (colour type 0), 1/2/4-bit when the levels are
-//!   exact multiples of 255, 17, 85 or 255 apart, else 8-bit (no PLTE chunk);
+//! - opaque grey pixels become a grey PNG (colour type 0): 1/2/4-bit when every level is a
+//!   multiple of 255/85/17, else 8-bit (no PLTE chunk);
 //! - otherwise a palette PNG, 1/2/4-bit when there are ≤2/4/16 entries, with translucent
 //!   entries first so that the tRNS chunk stops at the last translucent one.
-//!
 
 pub(crate) mod quantise;
 

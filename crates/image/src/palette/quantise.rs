@@ -11,7 +11,6 @@
 //! Every ditherer diffuses `DITHER` of the error: full-strength error diffusion speckles smooth
 //! areas with noise that costs bytes (deflate finds fewer repeats) and pixel-level fidelity,
 //! while half strength still breaks up banding.
-//!
 
 use std::collections::HashMap;
 
