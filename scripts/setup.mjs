@@ -39,26 +39,32 @@ export function ensureNodeModules(dir = root) {
 const onPath = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0
 
 /**
- * The image codecs' SIMD assembly (mozjpeg, rav1e, rav1d) needs `nasm` on x86_64. Install it with
- * apt-get where that works (root on Debian/Ubuntu, as in CI); otherwise say what to do.
+ * The image codecs' build tools: `nasm` for their SIMD assembly (mozjpeg, libaom, rav1d) on
+ * x86_64, and `cmake` for libaom (the AVIF encoder, built from source). Installs the missing
+ * ones with apt-get where that works (root on Debian/Ubuntu, as in CI); otherwise says what
+ * to do.
  */
-function ensureNasm() {
-  if (process.arch !== 'x64' || onPath('nasm')) return
+function ensureBuildTools() {
+  const missing = [...(process.arch === 'x64' ? ['nasm'] : []), 'cmake'].filter((cmd) => !onPath(cmd))
+  if (!missing.length) return
   if (process.platform === 'linux' && process.getuid?.() === 0 && onPath('apt-get')) {
-    step('install nasm (apt-get), needed to build the image codecs')
-    run('apt-get', ['install', '-y', '-qq', 'nasm'], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })
-    if (onPath('nasm')) return
-    run('sh', ['-c', 'apt-get update -qq && apt-get install -y -qq nasm'], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })
+    step(`install ${missing.join(' and ')} (apt-get), needed to build the image codecs`)
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
+    run('apt-get', ['install', '-y', '-qq', ...missing], { env })
+    if (missing.every(onPath)) return
+    run('sh', ['-c', `apt-get update -qq && apt-get install -y -qq ${missing.join(' ')}`], { env })
     return
   }
-  const err = new Error('nasm is needed to build the image codecs: `apt-get install nasm` (Debian/Ubuntu), `brew install nasm` (macOS) or `choco install nasm` (Windows)')
+  const err = new Error(
+    `${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} needed to build the image codecs: \`apt-get install ${missing.join(' ')}\` (Debian/Ubuntu), \`brew install ${missing.join(' ')}\` (macOS) or \`choco install ${missing.join(' ')}\` (Windows)`,
+  )
   err.exitCode = 1
   throw err
 }
 
 /** Builds the addon with the pinned napi CLI: release unless NEXT_NATIVE_BUILD=debug. */
 export function buildAddon() {
-  ensureNasm()
+  ensureBuildTools()
   const debug = process.env.NEXT_NATIVE_BUILD === 'debug'
   step(`build the native addon (${debug ? 'debug' : 'release'})`)
   run(npm, ['run', debug ? 'build:debug' : 'build'])
