@@ -381,7 +381,7 @@ export interface OptimizeImageOptions {
   gate?: boolean
   /**
    * Threads for the AVIF encoder, 1–1024 (other formats encode on the calling thread).
-   * Default: rayon's global pool, one thread per core. `createImageHandler` passes its
+   * Default: one thread per core. `createImageHandler` passes its
    * `imgOptConcurrency` here.
    */
   threads?: number

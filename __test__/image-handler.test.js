@@ -538,7 +538,7 @@ test('imgOptConcurrency (Next 16.4): threads per image, passed to every encode; 
   for (const bad of [-1, 1.5, '2', true, NaN, Infinity, 2 ** 53, {}]) {
     assert.throws(() => createImageHandler({ imgOptConcurrency: bad }), { code: 'ERR_INVALID_ARG_VALUE', message: /^createImageHandler: imgOptConcurrency must be an integer from 0 .*Received / }, String(bad))
   }
-  // The binding's option, checked there too (ravif refuses 0 threads).
+  // The binding's option, checked there too (1–1024 threads).
   for (const bad of [0, 1025, 1.5]) {
     await assert.rejects(async () => native.optimizeImage(readPublic('photo.jpg'), { width: 64, format: 'avif', threads: bad }), { code: 'ERR_INVALID_ARG_VALUE', message: /threads/ }, String(bad))
   }
@@ -747,8 +747,8 @@ test('fidelity: /_next/image (real Next) vs our route handler vs our standalone 
   })
   const o = upstream.origin
   const W = 'image/webp,*/*'
-  // [query, accept, documented difference]. Widths stay small for AVIF: debug builds of the
-  // rav1e encoder are slow enough to hit Next's 7 s encode timeout at 640 px.
+  // [query, accept, documented difference]. Widths stay small for AVIF: a debug build's
+  // libaom (cmake Debug, unoptimised) is slow enough to hit Next's 7 s encode timeout.
   const table = [
     ['', W],
     ['url=/a.png&url=/b.png&w=640&q=75', W],

@@ -42,6 +42,19 @@ test('each output format decodes to the requested width and the aspect ratio, ne
   assert.deepEqual([tiny.width, tiny.height], [64, 1])
 })
 
+test('a 3840 px AVIF from a 5120×2880 photo (the largest width Next allows): AVIF, 3840×2160, the photo\'s colours', async () => {
+  const src = await photo(5120, 2880)
+  const out = await native.optimizeImage(src, { width: 3840, format: 'avif' })
+  const meta = await sharp(out.data).metadata()
+  assert.deepEqual([meta.format, meta.compression, meta.width, meta.height], ['heif', 'av1', 3840, 2160])
+  assert.deepEqual([out.contentType, out.width, out.height], ['image/avif', 3840, 2160])
+  // The AVIF decodes to the same picture as the source shrunk to a thumbnail.
+  const thumb = (buf) => sharp(buf).resize(16, 9, { fit: 'fill' }).removeAlpha().raw().toBuffer()
+  const [a, b] = await Promise.all([thumb(out.data), thumb(src)])
+  const mae = a.reduce((acc, v, i) => acc + Math.abs(v - b[i]), 0) / a.length
+  assert.ok(mae < 4, `thumbnail MAE ${mae.toFixed(2)} against the source`)
+})
+
 test('format: negotiated from Accept among formats as Next does, else the source type (JPEG for WebP/AVIF)', async () => {
   const jpeg = await sharp({ create: { width: 40, height: 20, channels: 3, background: 'red' } }).jpeg().toBuffer()
   const webp = await sharp(jpeg).webp().toBuffer()

@@ -926,8 +926,9 @@ async function main() {
   if (!['serve', 'next', 'both'].includes(values.target)) throw new Error('--target must be serve, next or both')
   if (process.platform !== 'linux') throw new Error('the soak samples RSS from /proc: Linux only')
   const info = native().nativeInfo()
-  // A debug build's rav1e takes ~25 s for a 1080 px AVIF (release: well under 1 s), which
-  // would hold both encode slots for minutes: AVIF-accepting requests stay at small widths.
+  // A debug build's AVIF encoder (libaom built unoptimised) is many times slower than a
+  // release build's and would hold both encode slots for minutes: AVIF-accepting requests
+  // stay at small widths.
   const avifMaxWidth = Number(values['avif-max-width'] ?? (info.release ? 3840 : 256))
   const log = (m) => process.stdout.write(`${m}\n`)
   log(`soak: ${values.target}, ${durationS} s each, concurrency ${concurrency}; addon ${info.version} ${info.target} (${info.release ? 'release' : 'debug'} build); ${os.availableParallelism()} cores; AVIF requests up to ${avifMaxWidth} px`)

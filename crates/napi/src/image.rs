@@ -37,7 +37,7 @@ pub struct OptimizeImageOptions {
   /// itself, as `createImageHandler` does (its `concurrency` option); skips the gate.
   pub gate: Option<bool>,
   /// Threads for the AVIF encoder, 1–1024 (other formats encode on the calling thread).
-  /// Default: rayon's global pool, one thread per core. `createImageHandler` passes its
+  /// Default: one thread per core. `createImageHandler` passes its
   /// `imgOptConcurrency` here.
   pub threads: Option<u32>,
 }
@@ -127,7 +127,7 @@ fn resolve(input: &[u8], o: &OptimizeImageOptions) -> Result<core::OptimizeOptio
   if let Some(gate) = o.gate {
     opts.gate = gate;
   }
-  // image_options checked 1–1024 (ravif refuses 0).
+  // image_options checked 1–1024.
   opts.threads = o.threads.map(|t| t as usize);
   Ok(opts)
 }
