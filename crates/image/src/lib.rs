@@ -43,7 +43,7 @@
 //!   | encoder | bytes vs sharp at equal mean quality | time vs sharp | licence | notes |
 //!   | --- | --- | --- | --- | --- |
 //!   | rav1e 0.8 (ravif 0.13, speed 8), before | 1.31× | 1.16× (one photo) | BSD-2 | pure Rust; no speed setting reaches libaom's bytes |
-//!   | libaom 3.11, tune SSIM, cq-level −3 (chosen) | 1.08× | 0.78× the time | BSD-2 | + ~5 min cmake build per profile; aom's encoder ~3 MB of the binary |
+//!   | libaom 3.11, tune SSIM, cq-level −3, no intra block copy (chosen) | 1.08× (640/1080 px; 1.06× at +0.9 over 640/1920) | 0.70–0.78× | BSD-2 | + ~5 min cmake build per profile |
 //!   | libaom 3.11, tune SSIM, libheif's cq-level | 0.86× at −5.4 SSIMULACRA2 | 0.72× | BSD-2 | what libheif < 1.21 did |
 //!   | libaom 3.11, `tune=iq` emulated (QM, sharpness 7, chroma delta-q) | 0.57× at −18 | 0.74× | BSD-2 | without aom 3.13's variance-boost delta-q it only loses quality |
 //!   | SVT-AV1 | not measured | | BSD-3 | no 4:4:4 (main profile only), which Next's AVIF is |
