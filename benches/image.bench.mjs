@@ -1,6 +1,6 @@
 // Image optimization: @rs/next-native vs sharp 0.35 configured exactly as Next 16.4.6 does.
 // Inputs: the photos in bench-images/ (`npm run bench:images`, run here when missing) plus
-// synthetic edge cases (incl. an AVIF source); widths 640/1080/1920;
+// synthetic edge cases (incl. an AVIF source); widths 640/1080/1920/3840;
 // q=75; every output format. Reports median time (alternating runs), output bytes and
 // SSIMULACRA2 against a lossless reference (the source resized by sharp to a PNG, the same
 // reference for both), then 16 requests in flight per format with each implementation in its
@@ -25,7 +25,7 @@ if (standIns.length) {
 }
 const RUNS = Number(process.env.RUNS || 3)
 const FORMATS = (process.env.FORMATS || 'jpeg,webp,avif,png').split(',')
-const WIDTHS = (process.env.WIDTHS || '640,1080,1920').split(',').map(Number)
+const WIDTHS = (process.env.WIDTHS || '640,1080,1920,3840').split(',').map(Number)
 
 execFileSync('cargo', ['build', '-q', '--release', '-p', 'next_native_image', '--example', 'ssimulacra2'], { cwd: root, stdio: 'inherit' })
 const ssim2Bin = join(root, 'target', 'release', 'examples', 'ssimulacra2')

@@ -14,7 +14,7 @@ function sharp() {
   if (!sharpLib) {
     sharpLib = require('sharp')
     // Next's getSharp: per-image threads = max(floor(cores / 2), 1) in production.
-    sharpLib.concurrency(Math.max(Math.floor(os.availableParallelism() / 2), 1))
+    sharpLib.concurrency(threads)
   }
   return sharpLib
 }
@@ -30,8 +30,12 @@ function sharpPipeline(buf, width, format, quality = 75) {
   return t.jpeg({ quality, mozjpeg: true }).toBuffer()
 }
 
+// Threads per image, as Next gives sharp and `createImageHandler` gives us by default
+// (`imgOptConcurrency` unset): max(floor(cores / 2), 1).
+const threads = Math.max(Math.floor(os.availableParallelism() / 2), 1)
+
 const optimize = {
-  ours: async (buf, width, format) => (await native().optimizeImage(buf, { width, format, quality: 75 })).data,
+  ours: async (buf, width, format) => (await native().optimizeImage(buf, { width, format, quality: 75, threads })).data,
   sharp: (buf, width, format) => sharpPipeline(buf, width, format),
 }
 
