@@ -78,15 +78,16 @@
 //! pixels, with Adobe's inversion undone), `image` (PNG/GIF/WebP/BMP/TIFF decoding), our
 //! AVIF container reader and YUV→RGB conversion (`avif/`),
 //! `fast_image_resize` (SIMD Lanczos3), `moxcms` (ICC incl. CMYK LUT profiles; `image` already
-//! depends on it, so it adds no crate), `png` + `quantette` + `exoquant` (palette PNG; the
-//! libimagequant that sharp uses is GPL-3).
+//! depends on it, so it adds no crate), `png` + `quantette` (palette PNG; the libimagequant
+//! that sharp uses is GPL-3).
 //!
 //! # Deliberate differences from sharp
 //! - AVIF: libaom 3.11 under tune SSIM with a cq-level 3 finer than libheif's formula, where
 //!   sharp 0.35 runs aom 3.15 under `tune=iq` (see the table above): the same mean quality,
 //!   distributed differently (sharp spends more on smooth images, less on busy ones).
 //! - PNG: quantette (Wu + k-means in Oklab, opaque colour), our own grey-level quantiser and
-//!   exoquant (translucent images) instead of libimagequant, half-strength Floyd–Steinberg;
+//!   our own premultiplied-Oklab RGBA quantiser (translucent images) instead of
+//!   libimagequant, Floyd–Steinberg at 0.5 (0.65 for translucent images) instead of 1.0;
 //!   `quality` does not change the palette size (libimagequant stops early at its target).
 //! - GIF: `image`'s encoder (NeuQuant palette, no dithering) instead of cgif + libimagequant.
 //! - TIFF: lossless LZW with the horizontal predictor; sharp's default is JPEG-in-TIFF q80.

@@ -1,10 +1,11 @@
 //! PNG output as Next gets it from sharp: `png({ quality })` turns on palette mode
 //! (libimagequant, ≤256 colours, Floyd–Steinberg dither 1.0, zlib level 6, no adaptive
 //! filtering). libimagequant is GPL-3, so the colours are reduced by `palette/quantise.rs`:
-//! Wu + k-means in Oklab through quantette (MIT/Apache-2.0) for opaque colour, exoquant (MIT)
-//! for translucent images, our own grey-level quantiser for grey ones, all with half-strength
-//! Floyd–Steinberg dithering. Images with ≤256 distinct colours keep them exactly, except grey
-//! photos, which get `GREY_LEVELS` dithered levels. The `quality` option is not used.
+//! Wu + k-means in Oklab through quantette (MIT/Apache-2.0) for opaque colour, our own
+//! quantisers for grey images (levels) and translucent ones (k-means in premultiplied Oklab
+//! with an alpha axis), all with Floyd–Steinberg dithering below full strength. Images with
+//! ≤256 distinct colours keep them exactly, except grey photos, which get `GREY_LEVELS`
+//! dithered levels. The `quality` option is not used.
 //!
 //! The file is written as small as the pixels allow, still zlib level 6 without filtering:
 //! - opaque grey pixels become a grey PNG (colour type 0): 1/2/4-bit when every level is a
