@@ -120,6 +120,11 @@ try {
     const scored = rs.filter((r) => r.ours.ssim2 !== null && r.sharp.ssim2 !== null)
     const dq = scored.reduce((a, r) => a + (r.ours.ssim2 - r.sharp.ssim2), 0) / scored.length
     const f = inflight[format]
+    // The slowest single request, against Next's 7 s `imgOptTimeoutInSeconds`.
+    const slowest = (impl) => {
+      const r = rs.reduce((a, x) => (x[impl].ms > a[impl].ms ? x : a))
+      return `${(r[impl].ms / 1000).toFixed(2)} s (${r.input.replace(/[-.].*/, '')}@${r.width})${r[impl].ms > 7000 ? ' over 7 s' : ''}`
+    }
     return [
       format,
       `${speed.toFixed(2)}×`,
@@ -127,12 +132,13 @@ try {
       `${dq >= 0 ? '+' : ''}${dq.toFixed(1)}`,
       `${(f.sharp.wallMs / f.ours.wallMs).toFixed(2)}×`,
       `${f.ours.maxRssMiB.toFixed(0)} / ${f.sharp.maxRssMiB.toFixed(0)} MiB (${(f.ours.maxRssMiB / f.sharp.maxRssMiB).toFixed(2)}×)`,
+      `${slowest('ours')} / ${slowest('sharp')}`,
     ]
   })
   console.log(`\n${inputs.length} inputs × widths ${WIDTHS.join('/')} × q75; median of ${RUNS} alternating runs\n`)
   console.log(
     table(
-      ['format', 'speed vs sharp (one at a time, geo-mean)', 'bytes vs sharp (geo-mean)', 'SSIMULACRA2 ours − sharp (mean)', '16 in flight: speed vs sharp', '16 in flight: peak RSS ours / sharp'],
+      ['format', 'speed vs sharp (one at a time, geo-mean)', 'bytes vs sharp (geo-mean)', 'SSIMULACRA2 ours − sharp (mean)', '16 in flight: speed vs sharp', '16 in flight: peak RSS ours / sharp', 'slowest request ours / sharp'],
       summary,
     ),
   )
